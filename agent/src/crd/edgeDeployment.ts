@@ -1,0 +1,52 @@
+/** The EdgeDeployment custom resource: the in-cluster copy of one device's desired state (DESIGN §5). */
+export const GROUP = "edgek8s.io";
+export const VERSION = "v1";
+export const KIND = "EdgeDeployment";
+export const PLURAL = "edgedeployments";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export interface EdgeDeploymentSpec {
+  readonly deviceId: string;
+  readonly hubHostName: string;
+  /** The `$version` of the `$edgeAgent` desired properties this spec was written from (hub mode). */
+  readonly desiredVersion?: number | undefined;
+  /** `$edgeAgent` `properties.desired`, as IoT Hub holds it. */
+  readonly edgeAgent: unknown;
+  /** `$edgeHub` `properties.desired`, as IoT Hub holds it. */
+  readonly edgeHub: unknown;
+}
+
+export type ConditionType = "Ready" | "Progressing" | "Degraded";
+export type RuntimeStatus = "running" | "backoff" | "failed" | "stopped" | "unknown" | "unhealthy";
+
+export interface Condition {
+  readonly type: ConditionType;
+  readonly status: "True" | "False" | "Unknown";
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+  readonly observedGeneration: number;
+}
+
+export interface ModuleStatus {
+  readonly name: string;
+  readonly runtimeStatus: RuntimeStatus;
+  readonly statusDescription?: string;
+  readonly exitCode?: number;
+  readonly restartCount: number;
+  readonly lastStartTimeUtc?: string;
+  readonly lastExitTimeUtc?: string;
+  readonly lastRestartTimeUtc?: string;
+  readonly version?: string;
+}
+
+export interface EdgeDeploymentStatus {
+  readonly observedGeneration?: number;
+  readonly desiredVersion?: number;
+  readonly conditions?: readonly Condition[];
+  readonly modules?: Readonly<Record<string, ModuleStatus>>;
+  /** `ready/total` modules, for `kubectl get`. */
+  readonly modulesReady?: string;
+  readonly warnings?: readonly { path: string; message: string }[];
+  readonly lastDesiredStatus?: { code: number; description: string };
+}

@@ -1,0 +1,46 @@
+import { type JsonPath, type ManifestIssue, issue } from "./issues.ts";
+
+/** The two desired documents of a manifest and where each sits in the input, for error paths. */
+export interface DesiredDocuments {
+  readonly edgeAgent: unknown;
+  readonly edgeHub: unknown;
+  readonly edgeAgentPath: JsonPath;
+  readonly edgeHubPath: JsonPath;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const DESIRED = "properties.desired";
+
+/**
+ * Finds `$edgeAgent`/`$edgeHub` desired properties in the accepted file shapes:
+ * IoT Hub's deployment format (`{modulesContent: …}`), a configuration as the Azure CLI prints it
+ * (`{content: {modulesContent: …}}`), or the modules content itself (`{$edgeAgent, $edgeHub}`).
+ */
+export function locateDesiredDocuments(input: unknown): DesiredDocuments | ManifestIssue {
+  if (!isObject(input)) return issue([], "a deployment manifest must be a JSON object");
+  let base: JsonPath = [];
+  let content: unknown = input;
+  if (isObject(input["content"]) && "modulesContent" in input["content"]) {
+    base = ["content", "modulesContent"];
+    content = input["content"]["modulesContent"];
+  } else if ("modulesContent" in input) {
+    base = ["modulesContent"];
+    content = input["modulesContent"];
+  }
+  if (!isObject(content)) return issue(base, "must be an object holding $edgeAgent and $edgeHub");
+  if (Object.keys(content).length === 0) {
+    return issue(base, "the manifest is empty: it needs $edgeAgent and $edgeHub", "empty");
+  }
+  const agent = content["$edgeAgent"];
+  const hub = content["$edgeHub"];
+  if (agent === undefined) return issue(base, "missing $edgeAgent: the manifest has no modules to run", "empty");
+  const edgeAgentPath = [...base, "$edgeAgent", DESIRED];
+  const edgeHubPath = [...base, "$edgeHub", DESIRED];
+  if (!isObject(agent)) return issue([...base, "$edgeAgent"], 'must be an object with "properties.desired"');
+  if (hub === undefined) return issue(base, "missing $edgeHub: edgeHub needs its routes");
+  if (!isObject(hub)) return issue([...base, "$edgeHub"], 'must be an object with "properties.desired"');
+  return { edgeAgent: agent[DESIRED], edgeHub: hub[DESIRED], edgeAgentPath, edgeHubPath };
+}

@@ -1,0 +1,46 @@
+import type { V1ObjectMeta } from "@kubernetes/client-node";
+
+export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
+export type VolumeAccessMode = "ReadWriteOnce" | "ReadWriteMany" | "ReadWriteOncePod";
+
+/** Settings the agent is started with that shape translation (the original's Helm `edgeAgent.env`). */
+export interface TranslationDefaults {
+  /** Service type for modules with `PortBindings` when `k8s-experimental.serviceOptions.type` is absent. */
+  readonly serviceType: ServiceType;
+  /** Size of a PersistentVolumeClaim made for a Docker volume (createOptions cannot say). */
+  readonly volumeSize: string;
+  readonly storageClassName: string | undefined;
+  readonly volumeAccessMode: VolumeAccessMode;
+}
+
+export const DEFAULT_TRANSLATION_DEFAULTS: TranslationDefaults = {
+  serviceType: "ClusterIP",
+  volumeSize: "1Gi",
+  storageClassName: undefined,
+  volumeAccessMode: "ReadWriteOnce",
+};
+
+/** The EdgeDeployment that owns every object made for it (set by the reconciler, absent in `render`). */
+export interface Owner {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+export interface TranslationContext {
+  readonly deviceId: string;
+  readonly hubHostName: string;
+  readonly namespace: string;
+  readonly defaults: TranslationDefaults;
+  readonly owner?: Owner | undefined;
+  /** IoT Hub module generation ids by module id, when the hub bridge knows them. */
+  readonly moduleGenerationIds?: Readonly<Record<string, string>> | undefined;
+}
+
+/** Every object translation emits: a Kubernetes object with its kind, name and namespace set. */
+export type Managed<T> = Omit<T, "apiVersion" | "kind" | "metadata"> & {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta & { name: string; namespace: string };
+};

@@ -1,0 +1,98 @@
+import type {
+  V1Deployment,
+  V1PersistentVolumeClaim,
+  V1Secret,
+  V1Service,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
+import type { Managed, TranslationContext } from "./context.ts";
+import { moduleDeployment } from "./deployment.ts";
+import { ANNOTATION, objectMeta } from "./labels.ts";
+import { imagePullSecretsFor, pullSecrets } from "./pullSecrets.ts";
+import { moduleService } from "./service.ts";
+import { reportUnmapped } from "./unmapped.ts";
+import { persistentVolumeClaims, podVolumes } from "./volumes.ts";
+import { Warnings } from "./warnings.ts";
+import type { ManifestWarning } from "../manifest/issues.ts";
+import type { DeploymentManifest, ModuleSpec } from "../manifest/model.ts";
+
+export type ManagedObject =
+  | Managed<V1Secret>
+  | Managed<V1PersistentVolumeClaim>
+  | Managed<V1ServiceAccount>
+  | Managed<V1Service>
+  | Managed<V1Deployment>;
+
+/** What one module became, for ordering (startupOrder) and status. */
+export interface TranslatedModule {
+  readonly id: string;
+  readonly k8sName: string;
+  readonly startupOrder: number;
+  readonly status: ModuleSpec["status"];
+}
+
+export interface Translation {
+  /** In apply order: Secrets, claims, ServiceAccounts, Services, Deployments; by name within a kind. */
+  readonly objects: readonly ManagedObject[];
+  readonly modules: readonly TranslatedModule[];
+  readonly warnings: readonly ManifestWarning[];
+}
+
+export const KIND_ORDER = ["Secret", "PersistentVolumeClaim", "ServiceAccount", "Service", "Deployment"] as const;
+
+/** Annotation keys Kubernetes accepts: an optional DNS prefix, then a name of at most 63 characters. */
+const QUALIFIED_NAME = /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** Docker `Labels` become annotations (values need not be label-safe). */
+function dockerLabelAnnotations(module: ModuleSpec, warnings: Warnings): Record<string, string> {
+  const annotations: Record<string, string> = {};
+  for (const [key, value] of Object.entries(module.createOptions.Labels ?? {})) {
+    if (QUALIFIED_NAME.test(key)) annotations[key] = value;
+    else warnings.addCreateOption(module, ["Labels", key], "is not a valid Kubernetes annotation key; ignored");
+  }
+  return annotations;
+}
+
+function serviceAccount(module: ModuleSpec, ctx: TranslationContext): Managed<V1ServiceAccount> {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: objectMeta(ctx, module.k8sName, { [ANNOTATION.moduleId]: module.id }),
+    automountServiceAccountToken: false,
+  };
+}
+
+function byKindThenName(a: ManagedObject, b: ManagedObject): number {
+  const kind =
+    KIND_ORDER.indexOf(a.kind as (typeof KIND_ORDER)[number]) -
+    KIND_ORDER.indexOf(b.kind as (typeof KIND_ORDER)[number]);
+  return kind !== 0 ? kind : a.metadata.name.localeCompare(b.metadata.name);
+}
+
+/**
+ * The Kubernetes objects that run a device's deployment manifest: a pure, deterministic function
+ * of the manifest and the context. Warnings say what could not be honoured exactly.
+ */
+export function translate(manifest: DeploymentManifest, ctx: TranslationContext): Translation {
+  const warnings = new Warnings();
+  const objects: ManagedObject[] = [
+    ...pullSecrets(manifest.registryCredentials, ctx),
+    ...persistentVolumeClaims(manifest.modules, ctx),
+  ];
+  for (const module of manifest.modules) {
+    reportUnmapped(module, warnings);
+    const labelAnnotations = dockerLabelAnnotations(module, warnings);
+    const podAnnotations = { [ANNOTATION.moduleId]: module.id, ...labelAnnotations };
+    const volumes = podVolumes(module, ctx);
+    const pullSecretRefs = imagePullSecretsFor(module, manifest.registryCredentials);
+    objects.push(serviceAccount(module, ctx));
+    const service = moduleService(module, ctx, { [ANNOTATION.moduleId]: module.id, ...labelAnnotations }, warnings);
+    if (service) objects.push(service);
+    objects.push(moduleDeployment(module, ctx, volumes, podAnnotations, pullSecretRefs, warnings));
+  }
+  return {
+    objects: objects.sort(byKindThenName),
+    modules: manifest.modules.map(({ id, k8sName, startupOrder, status }) => ({ id, k8sName, startupOrder, status })),
+    warnings: warnings.list,
+  };
+}
