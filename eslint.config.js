@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // node:test's describe/it return promises the runner awaits itself.
-    files: ["**/test/**/*.ts"],
+    files: ["**/test/**/*.ts", "**/*.test.ts"],
     rules: { "@typescript-eslint/no-floating-promises": "off" },
   },
   {

@@ -1,0 +1,374 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { kubeconfigYaml } from "./kubeconfig.ts";
+import { type Pki, createPki } from "./pki.ts";
+import { FatalError, ManagedProcess, freePort, waitFor } from "./processes.ts";
+import { toolPath } from "./tools.ts";
+
+export interface ControlPlaneOptions {
+  /** Also run controller-manager (garbage collection, ReplicaSets), scheduler and kwok with simulated nodes. */
+  readonly full?: boolean;
+  /** Simulated nodes (full only). Default 2. */
+  readonly nodes?: number;
+  /** Keep state here instead of a temporary directory (the persistent `cluster:up` cluster). */
+  readonly dir?: string;
+  /** Record every write in an audit log (see `writes()`). */
+  readonly auditLog?: boolean;
+  /** Leave the processes running when this Node process exits (`cluster:up`). */
+  readonly detached?: boolean;
+}
+
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+  - level: None
+`;
+
+export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
+/** Pods annotated `edgek8s.io/simulate: crash` show a container in CrashLoopBackOff (see kwok-stages.yaml). */
+export const SIMULATE_ANNOTATION = "edgek8s.io/simulate";
+const KWOK_STAGES = fileURLToPath(new URL("kwok-stages.yaml", import.meta.url));
+
+/** One audited write: who wrote what. */
+export interface AuditedWrite {
+  readonly verb: string;
+  readonly user: string;
+  readonly resource: string;
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly subresource: string | undefined;
+  readonly code: number | undefined;
+}
+
+/**
+ * A real Kubernetes control plane on loopback: etcd and kube-apiserver with generated certificates
+ * and a service-account key; with `full`, also controller-manager, scheduler and kwok nodes.
+ */
+export class ControlPlane {
+  readonly dir: string;
+  readonly server: string;
+  readonly kubeconfigPath: string;
+  readonly pki: Pki;
+  readonly processes: ManagedProcess[];
+  private readonly apiserver: ManagedProcess;
+  private readonly temporary: boolean;
+  readonly auditLogPath: string | undefined;
+
+  constructor(init: {
+    dir: string;
+    server: string;
+    pki: Pki;
+    processes: ManagedProcess[];
+    apiserver: ManagedProcess;
+    temporary: boolean;
+    auditLogPath: string | undefined;
+  }) {
+    this.dir = init.dir;
+    this.server = init.server;
+    this.pki = init.pki;
+    this.processes = init.processes;
+    this.apiserver = init.apiserver;
+    this.temporary = init.temporary;
+    this.auditLogPath = init.auditLogPath;
+    this.kubeconfigPath = join(init.dir, "kubeconfig");
+  }
+
+  /** An admin (system:masters) client configuration. */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    return kc;
+  }
+
+  /** A client configuration that authenticates as a ServiceAccount with a real token (TokenRequest API), so RBAC applies. */
+  async serviceAccountKubeConfig(
+    namespace: string,
+    serviceAccount: string,
+  ): Promise<{ kubeConfig: KubeConfig; yaml: string }> {
+    const core = this.kubeConfig().makeApiClient(CoreV1Api);
+    const token = await core.createNamespacedServiceAccountToken({
+      namespace,
+      name: serviceAccount,
+      body: { spec: { audiences: ["https://kubernetes.default.svc"], expirationSeconds: 3600 } },
+    });
+    const yaml = kubeconfigYaml(this.server, this.pki.caCert, `${namespace}-${serviceAccount}`, {
+      token: token.status?.token ?? "",
+    });
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(yaml);
+    return { kubeConfig, yaml };
+  }
+
+  /** Stops the API server (etcd keeps the data), to test recovery. */
+  async stopApiServer(): Promise<void> {
+    await this.apiserver.stop();
+  }
+
+  async startApiServer(): Promise<void> {
+    this.apiserver.start();
+    await waitForReady(this.server, this.pki.caCert, this.apiserver);
+  }
+
+  /** Writes recorded in the audit log so far (requires `auditLog`). */
+  writes(): AuditedWrite[] {
+    if (!this.auditLogPath || !existsSync(this.auditLogPath)) return [];
+    return readFileSync(this.auditLogPath, "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            verb: string;
+            user: { username: string };
+            objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+            responseStatus?: { code?: number };
+          },
+      )
+      .map((e) => ({
+        verb: e.verb,
+        user: e.user.username,
+        resource: e.objectRef?.resource ?? "",
+        namespace: e.objectRef?.namespace,
+        name: e.objectRef?.name,
+        subresource: e.objectRef?.subresource,
+        code: e.responseStatus?.code,
+      }));
+  }
+
+  /** Stops every process (in reverse start order) and removes a temporary state directory. */
+  async stop(): Promise<void> {
+    for (const p of [...this.processes].reverse()) await p.stop();
+    if (this.temporary) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function get(url: string, caCert: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: readFileSync(caCert), timeout: 2000 }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+async function waitForReady(server: string, caCert: string, apiserver: ManagedProcess): Promise<void> {
+  await waitFor(
+    "kube-apiserver",
+    async () => {
+      if (!apiserver.running) fail(apiserver, "kube-apiserver exited");
+      return (await get(`${server}/readyz`, caCert)).status === 200;
+    },
+    60_000,
+    () => `kube-apiserver log (${apiserver.logFile}):\n${apiserver.tail()}`,
+  );
+}
+
+function fail(process: ManagedProcess, what: string): never {
+  throw new FatalError(`${what}\n${process.name} log (${process.logFile}):\n${process.tail()}`);
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const temporary = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "edgek8s-cluster-"));
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  const pki = await createPki(dir);
+  const [etcdClient, etcdPeer, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const server = `https://127.0.0.1:${apiPort}`;
+  const logs = (name: string) => join(dir, "logs", `${name}.log`);
+  const detached = options.detached ?? false;
+  const processes: ManagedProcess[] = [];
+  const cleanup = async () => {
+    for (const p of [...processes].reverse()) await p.stop();
+    if (temporary) rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const etcd = new ManagedProcess(
+      "etcd",
+      toolPath("etcd"),
+      [
+        "--name=edgek8s",
+        `--data-dir=${join(dir, "etcd")}`,
+        "--log-level=warn",
+        "--unsafe-no-fsync",
+        `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-cluster=edgek8s=http://127.0.0.1:${etcdPeer}`,
+      ],
+      logs("etcd"),
+      detached,
+    );
+    processes.push(etcd);
+    etcd.start();
+
+    const auditLogPath = options.auditLog ? join(dir, "logs", "audit.jsonl") : undefined;
+    const auditArgs = auditLogPath
+      ? (writeFileSync(join(dir, "audit-policy.yaml"), AUDIT_POLICY),
+        [
+          `--audit-policy-file=${join(dir, "audit-policy.yaml")}`,
+          `--audit-log-path=${auditLogPath}`,
+          "--audit-log-format=json",
+          "--audit-log-mode=blocking",
+        ])
+      : [];
+    const apiserver = new ManagedProcess(
+      "kube-apiserver",
+      toolPath("kube-apiserver"),
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${join(dir, "apiserver-certs")}`,
+        `--tls-cert-file=${pki.serverCert}`,
+        `--tls-private-key-file=${pki.serverKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        "--service-account-issuer=https://kubernetes.default.svc",
+        `--service-account-key-file=${pki.saPub}`,
+        `--service-account-signing-key-file=${pki.saKey}`,
+        "--api-audiences=https://kubernetes.default.svc",
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--authorization-mode=RBAC",
+        "--allow-privileged=true",
+        // Nodes are kwok's: no node-lifecycle controller lifts the not-ready taint this plugin sets.
+        "--disable-admission-plugins=TaintNodesByCondition",
+        "--profiling=false",
+        "--enable-priority-and-fairness=false",
+        ...auditArgs,
+      ],
+      logs("kube-apiserver"),
+      detached,
+    );
+    processes.push(apiserver);
+    apiserver.start();
+    await waitForReady(server, pki.caCert, apiserver).catch((error: unknown) => {
+      if (!etcd.running) fail(etcd, "etcd exited");
+      throw error;
+    });
+    const plane = new ControlPlane({ dir, server, pki, processes, apiserver, temporary, auditLogPath });
+    writeFileSync(
+      plane.kubeconfigPath,
+      kubeconfigYaml(server, pki.caCert, "edgek8s-admin", { clientCert: pki.adminCert, clientKey: pki.adminKey }),
+      { mode: 0o600 },
+    );
+    if (options.full) await startNodeComponents(plane, options.nodes ?? 2, logs, detached);
+    return plane;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+async function startNodeComponents(
+  plane: ControlPlane,
+  nodes: number,
+  logs: (name: string) => string,
+  detached: boolean,
+): Promise<void> {
+  const kubeconfig = plane.kubeconfigPath;
+  const [cmPort, schedPort] = await Promise.all([freePort(), freePort()]);
+  const common = [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    "--bind-address=127.0.0.1",
+    "--leader-elect=false",
+  ];
+  const components = [
+    new ManagedProcess(
+      "kube-controller-manager",
+      toolPath("kube-controller-manager"),
+      [
+        ...common,
+        `--secure-port=${cmPort}`,
+        `--service-account-private-key-file=${plane.pki.saKey}`,
+        `--root-ca-file=${plane.pki.caCert}`,
+        "--use-service-account-credentials=false",
+        "--controllers=*,-node-lifecycle-controller,-node-ipam-controller,-service-lb-controller,-node-route-controller,-cloud-node-lifecycle-controller",
+      ],
+      logs("kube-controller-manager"),
+      detached,
+    ),
+    new ManagedProcess(
+      "kube-scheduler",
+      toolPath("kube-scheduler"),
+      [...common, `--secure-port=${schedPort}`],
+      logs("kube-scheduler"),
+      detached,
+    ),
+    new ManagedProcess(
+      "kwok",
+      toolPath("kwok"),
+      [
+        `--kubeconfig=${kubeconfig}`,
+        "--manage-all-nodes=false",
+        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+        "--cidr=10.244.0.0/16",
+        "--node-ip=10.244.0.1",
+        "--node-lease-duration-seconds=40",
+        `--config=${KWOK_STAGES}`,
+      ],
+      logs("kwok"),
+      detached,
+    ),
+  ];
+  for (const c of components) {
+    plane.processes.push(c);
+    c.start();
+  }
+  const core = plane.kubeConfig().makeApiClient(CoreV1Api);
+  for (let i = 0; i < nodes; i++) {
+    const name = `kwok-node-${i}`;
+    await core.createNode({
+      body: {
+        metadata: {
+          name,
+          annotations: { [KWOK_NODE_ANNOTATION]: "fake", "node.alpha.kubernetes.io/ttl": "0" },
+          labels: {
+            type: "kwok",
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+          },
+        },
+      },
+    });
+  }
+  const allRunning = () => {
+    const dead = components.find((c) => !c.running);
+    if (dead) fail(dead, `${dead.name} exited`);
+  };
+  await waitFor(
+    "kwok nodes",
+    async () =>
+      (allRunning(), await core.listNode()).items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      ).length === nodes,
+    60_000,
+    () => components.map((c) => `${c.name}:\n${c.tail(5)}`).join("\n"),
+  );
+  // The service-account controller makes each namespace's `default` account; pods need it.
+  await waitFor(
+    "default ServiceAccount",
+    async () => (await core.listNamespacedServiceAccount({ namespace: "default" })).items.length > 0,
+    60_000,
+    () => components[0]!.tail(),
+  );
+}

@@ -1,0 +1,93 @@
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface Pki {
+  readonly caCert: string;
+  readonly caKey: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly adminCert: string;
+  readonly adminKey: string;
+  /** Service-account token signing key pair. */
+  readonly saKey: string;
+  readonly saPub: string;
+}
+
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+async function signed(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+  pki: { caCert: string; caKey: string },
+) {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const cert = join(dir, `${name}.crt`);
+  const ext = join(dir, `${name}.ext`);
+  writeFileSync(ext, extensions);
+  await run("openssl", ["req", ...EC, "-keyout", key, "-out", csr, "-subj", subject]);
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    pki.caCert,
+    "-CAkey",
+    pki.caKey,
+    "-CAcreateserial",
+    "-out",
+    cert,
+    "-days",
+    "7",
+    "-extfile",
+    ext,
+  ]);
+  return { cert, key };
+}
+
+/** A throw-away CA, apiserver serving certificate, admin client certificate and service-account key (EC P-256, openssl). */
+export async function createPki(dir: string): Promise<Pki> {
+  const caCert = join(dir, "ca.crt");
+  const caKey = join(dir, "ca.key");
+  await run("openssl", [
+    "req",
+    "-x509",
+    ...EC,
+    "-keyout",
+    caKey,
+    "-out",
+    caCert,
+    "-days",
+    "7",
+    "-subj",
+    "/CN=edgek8s-test-ca",
+  ]);
+  const ca = { caCert, caKey };
+  const sans =
+    "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc";
+  const [server, admin] = await Promise.all([
+    signed(dir, "apiserver", "/CN=kube-apiserver", `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\n`, ca),
+    signed(dir, "admin", "/CN=edgek8s-admin/O=system:masters", "extendedKeyUsage=clientAuth\n", ca),
+  ]);
+  const saKey = join(dir, "sa.key");
+  const saPub = join(dir, "sa.pub");
+  await run("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", saKey]);
+  await run("openssl", ["ec", "-in", saKey, "-pubout", "-out", saPub]);
+  return {
+    caCert,
+    caKey,
+    serverCert: server.cert,
+    serverKey: server.key,
+    adminCert: admin.cert,
+    adminKey: admin.key,
+    saKey,
+    saPub,
+  };
+}
