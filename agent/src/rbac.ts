@@ -1,0 +1,22 @@
+/**
+ * The API rights the agent needs, and no more: it reads EdgeDeployments and writes only their
+ * status, manages the kinds it translates to, reads pods for status, records events and holds a
+ * leader Lease. The Helm chart renders exactly these rules (a test keeps them equal).
+ */
+export const AGENT_RBAC_RULES = [
+  { apiGroups: ["edgek8s.io"], resources: ["edgedeployments"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["edgek8s.io"], resources: ["edgedeployments/status"], verbs: ["get", "patch", "update"] },
+  {
+    apiGroups: ["apps"],
+    resources: ["deployments"],
+    verbs: ["get", "list", "watch", "create", "patch", "update", "delete"],
+  },
+  {
+    apiGroups: [""],
+    resources: ["services", "secrets", "persistentvolumeclaims", "serviceaccounts"],
+    verbs: ["get", "list", "watch", "create", "patch", "update", "delete"],
+  },
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+] as const;

@@ -1,0 +1,265 @@
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import type { ClusterCache, OwnedKind } from "./cache.ts";
+import { contentHash } from "./drift.ts";
+import { type Plan, planPass } from "./plan.ts";
+import { API_VERSION, KIND, type EdgeDeploymentSpec, type EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
+import { type KubeClient, KubeError } from "../kube/client.ts";
+import type { KubeObject } from "../kube/objects.ts";
+import { resourceFor } from "../kube/resources.ts";
+import { parseDesired } from "../manifest/parse.ts";
+import { k8sName } from "../naming/k8sName.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Metrics } from "../runtime/metrics.ts";
+import { type Outcome, edgeDeploymentStatus } from "../status/deploymentStatus.ts";
+import type { TranslationDefaults } from "../translate/context.ts";
+import { LABEL } from "../translate/labels.ts";
+import { translate } from "../translate/translate.ts";
+
+export const FIELD_MANAGER = "edgek8s-agent";
+const APPLIED_KINDS: readonly OwnedKind[] = [
+  "Secret",
+  "PersistentVolumeClaim",
+  "ServiceAccount",
+  "Service",
+  "Deployment",
+];
+
+export interface ReconcileResult {
+  readonly applied: number;
+  readonly pruned: number;
+  /** Check again after this long even without a watch event (startupOrder gating). */
+  readonly requeueAfterMs?: number;
+}
+
+export interface ReconcilerOptions {
+  readonly defaults: TranslationDefaults;
+  readonly now?: () => Date;
+  /** Identity written into Events (`reportingInstance`), e.g. the pod name. */
+  readonly instance?: string;
+}
+
+interface EdgeDeploymentObject extends KubeObject {
+  spec?: Partial<EdgeDeploymentSpec>;
+  status?: EdgeDeploymentStatus;
+}
+
+/**
+ * One level-triggered pass over an EdgeDeployment: read it and its children from the cache,
+ * translate, apply what differs (server-side apply as `edgek8s-agent`), prune what is no longer
+ * wanted, write status when it changed. Running it twice in a row writes nothing.
+ */
+export class Reconciler {
+  private readonly client: KubeClient;
+  private readonly cache: ClusterCache;
+  private readonly options: ReconcilerOptions;
+  private readonly log: Logger;
+  private readonly metrics: Metrics | undefined;
+  private eventSequence = 0;
+
+  constructor(client: KubeClient, cache: ClusterCache, options: ReconcilerOptions, log: Logger, metrics?: Metrics) {
+    this.client = client;
+    this.cache = cache;
+    this.options = options;
+    this.log = log;
+    this.metrics = metrics;
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const edgeDeployment: EdgeDeploymentObject | undefined = this.cache.edgeDeployment(key);
+    if (!edgeDeployment || edgeDeployment.metadata?.deletionTimestamp) return { applied: 0, pruned: 0 };
+    const namespace = edgeDeployment.metadata?.namespace ?? "";
+    const name = edgeDeployment.metadata?.name ?? "";
+    const spec = edgeDeployment.spec ?? {};
+    const log = this.log.with({ namespace, name, device: spec.deviceId });
+    const parsed = parseDesired({
+      edgeAgent: spec.edgeAgent,
+      edgeHub: spec.edgeHub,
+      edgeAgentPath: ["spec", "edgeAgent"],
+      edgeHubPath: ["spec", "edgeHub"],
+    });
+    if (!parsed.ok) {
+      const changed = await this.writeStatus(edgeDeployment, {
+        kind: "invalid",
+        issues: parsed.issues,
+        warnings: parsed.warnings,
+      });
+      if (changed) {
+        log.warn("invalid manifest; keeping the objects of the last valid one", { problems: parsed.issues.length });
+        await this.event(
+          edgeDeployment,
+          "Warning",
+          "InvalidManifest",
+          parsed.issues.map((i) => `${i.path}: ${i.message}`).join("; "),
+        );
+      }
+      return { applied: 0, pruned: 0 };
+    }
+    const deviceId = spec.deviceId ?? "";
+    const translation = translate(parsed.manifest, {
+      deviceId,
+      hubHostName: spec.hubHostName ?? "",
+      namespace,
+      defaults: this.options.defaults,
+      owner: { apiVersion: API_VERSION, kind: KIND, name, uid: edgeDeployment.metadata?.uid ?? "" },
+    });
+    const uid = edgeDeployment.metadata?.uid ?? "";
+    const plan = planPass(translation, this.liveObjects(namespace, uid), uid);
+    const conflict =
+      plan.conflicts.length > 0 ? `name conflict (one device per namespace): ${plan.conflicts.join("; ")}` : undefined;
+    const applyError = (await this.execute(plan, edgeDeployment, log)) ?? conflict;
+    const versions = new Map(parsed.manifest.modules.map((m) => [m.id, m.version]));
+    const pods = this.podsByModule(namespace, k8sName(deviceId));
+    const deployments = new Map(
+      this.cache.ownedIn("Deployment", namespace).map((d) => [d.metadata?.name ?? "", d as V1Deployment]),
+    );
+    await this.writeStatus(edgeDeployment, {
+      kind: "applied",
+      modules: translation.modules.map((m) => ({ ...m, version: versions.get(m.id) })),
+      warnings: [...parsed.warnings, ...translation.warnings],
+      deployments,
+      pods,
+      waitingFor: plan.waitingFor,
+      applyError,
+    });
+    if (applyError !== undefined) throw new Error(applyError);
+    return {
+      applied: plan.apply.length,
+      pruned: plan.prune.length,
+      ...(plan.waitingFor.length > 0 ? { requeueAfterMs: 5000 } : {}),
+    };
+  }
+
+  private liveObjects(namespace: string, ownerUid: string) {
+    const owned = APPLIED_KINDS.flatMap((kind) => this.cache.ownedIn(kind, namespace)).filter((o) =>
+      o.metadata?.ownerReferences?.some((r) => r.uid === ownerUid),
+    );
+    return {
+      owned,
+      get: (kind: string, name: string) => this.cache.get(kind as OwnedKind, namespace, name),
+    };
+  }
+
+  private podsByModule(namespace: string, device: string): Map<string, V1Pod[]> {
+    const byModule = new Map<string, V1Pod[]>();
+    for (const pod of this.cache.ownedIn("Pod", namespace)) {
+      if (pod.metadata?.labels?.[LABEL.device] !== device) continue;
+      const module = pod.metadata.labels[LABEL.module] ?? "";
+      byModule.set(module, [...(byModule.get(module) ?? []), pod as V1Pod]);
+    }
+    return byModule;
+  }
+
+  /** Applies and prunes; returns the first error's message (the pass stops there), or undefined. */
+  private async execute(plan: Plan, owner: EdgeDeploymentObject, log: Logger): Promise<string | undefined> {
+    const done: string[] = [];
+    let failure: string | undefined;
+    for (const object of plan.apply) {
+      const ref = `${object.kind ?? ""}/${object.metadata?.name ?? ""}`;
+      try {
+        await this.client.apply(object, FIELD_MANAGER);
+        this.metrics?.appliedObjects.inc({ kind: object.kind ?? "" });
+        done.push(ref);
+      } catch (error) {
+        failure = `applying ${ref}: ${(error as Error).message}`;
+        break;
+      }
+    }
+    const pruned: string[] = [];
+    if (failure === undefined) {
+      for (const object of plan.prune) {
+        const ref = `${object.kind ?? ""}/${object.metadata?.name ?? ""}`;
+        try {
+          await this.client.delete(
+            resourceFor(object.kind ?? ""),
+            object.metadata?.namespace,
+            object.metadata?.name ?? "",
+            object.metadata?.uid,
+          );
+          pruned.push(ref);
+        } catch (error) {
+          if (error instanceof KubeError && error.status === 409) continue; // replaced meanwhile: not ours to delete
+          failure = `deleting ${ref}: ${(error as Error).message}`;
+          break;
+        }
+      }
+    }
+    if (done.length > 0 || pruned.length > 0) {
+      log.info("applied", { applied: done, pruned });
+      const parts = [
+        done.length > 0 ? `applied ${done.join(", ")}` : "",
+        pruned.length > 0 ? `deleted ${pruned.join(", ")}` : "",
+      ].filter((p) => p !== "");
+      await this.event(owner, "Normal", "Applied", parts.join("; "));
+    }
+    if (failure !== undefined) {
+      log.error("apply failed", { error: failure });
+      await this.event(owner, "Warning", "ApplyFailed", failure);
+    }
+    return failure;
+  }
+
+  /** Writes status only when it differs from what the object has; returns whether it wrote. */
+  private async writeStatus(owner: EdgeDeploymentObject, outcome: Outcome): Promise<boolean> {
+    const status = edgeDeploymentStatus({
+      generation: owner.metadata?.generation ?? 0,
+      desiredVersion: owner.spec?.desiredVersion,
+      previous: owner.status,
+      now: this.now().toISOString(),
+      outcome,
+    });
+    if (owner.status && contentHash(owner.status) === contentHash(status)) return false;
+    await this.client.apply(
+      {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name: owner.metadata?.name ?? "", namespace: owner.metadata?.namespace ?? "" },
+        status,
+      },
+      FIELD_MANAGER,
+      "status",
+    );
+    return true;
+  }
+
+  private async event(
+    owner: EdgeDeploymentObject,
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const now = this.now().toISOString();
+    const name = owner.metadata?.name ?? "";
+    try {
+      await this.client.create({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: {
+          name: `${name}.${contentHash([now, reason, message, ++this.eventSequence, process.pid])}`,
+          namespace: owner.metadata?.namespace ?? "",
+        },
+        involvedObject: {
+          apiVersion: API_VERSION,
+          kind: KIND,
+          name,
+          namespace: owner.metadata?.namespace ?? "",
+          uid: owner.metadata?.uid ?? "",
+        },
+        reason,
+        message: message.slice(0, 1024),
+        type,
+        source: { component: FIELD_MANAGER },
+        reportingComponent: FIELD_MANAGER,
+        reportingInstance: this.options.instance ?? FIELD_MANAGER,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      });
+    } catch (error) {
+      this.log.warn("could not record event", { reason, error: (error as Error).message });
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import { nextConditions } from "./conditions.ts";
+import { isModuleReady, moduleRuntimeStatus } from "./moduleStatus.ts";
+import type { EdgeDeploymentStatus, ModuleStatus } from "../crd/edgeDeployment.ts";
+import { type ManifestIssue, type ManifestWarning, desiredStatusFor, formatIssue } from "../manifest/issues.ts";
+import type { TranslatedModule } from "../translate/translate.ts";
+
+export type Outcome =
+  | {
+      readonly kind: "invalid";
+      readonly issues: readonly ManifestIssue[];
+      readonly warnings: readonly ManifestWarning[];
+    }
+  | {
+      readonly kind: "applied";
+      readonly modules: readonly (TranslatedModule & { readonly version: string | undefined })[];
+      readonly warnings: readonly ManifestWarning[];
+      readonly deployments: ReadonlyMap<string, V1Deployment>;
+      readonly pods: ReadonlyMap<string, readonly V1Pod[]>;
+      /** Modules not created yet because a module with a lower startupOrder is not available. */
+      readonly waitingFor: readonly string[];
+      readonly applyError: string | undefined;
+    };
+
+export interface StatusInputs {
+  readonly generation: number;
+  readonly desiredVersion: number | undefined;
+  readonly previous: EdgeDeploymentStatus | undefined;
+  readonly now: string;
+  readonly outcome: Outcome;
+}
+
+const MAX_MESSAGE = 2000;
+const clip = (text: string) => (text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text);
+
+/** The EdgeDeployment status for one reconcile pass: a pure function of what the pass saw. */
+export function edgeDeploymentStatus(inputs: StatusInputs): EdgeDeploymentStatus {
+  const { outcome, previous, generation, now } = inputs;
+  const common = {
+    observedGeneration: generation,
+    ...(inputs.desiredVersion !== undefined ? { desiredVersion: inputs.desiredVersion } : {}),
+  };
+  if (outcome.kind === "invalid") {
+    const message = clip(
+      `the manifest is invalid; the objects of the last valid manifest are kept: ${outcome.issues.map(formatIssue).join("; ")}`,
+    );
+    return {
+      ...common,
+      conditions: nextConditions(
+        previous?.conditions,
+        [
+          { type: "Ready", status: false, reason: "InvalidManifest", message },
+          { type: "Progressing", status: false, reason: "InvalidManifest", message },
+          { type: "Degraded", status: true, reason: "InvalidManifest", message },
+        ],
+        generation,
+        now,
+      ),
+      ...(previous?.modules ? { modules: previous.modules } : {}),
+      ...(previous?.modulesReady ? { modulesReady: previous.modulesReady } : {}),
+      warnings: outcome.warnings.map(({ path, message: m }) => ({ path, message: m })),
+      lastDesiredStatus: desiredStatusFor(outcome.issues),
+    };
+  }
+  const modules: Record<string, ModuleStatus> = {};
+  let ready = 0;
+  const notReady: string[] = [];
+  const failing: string[] = [];
+  for (const module of outcome.modules) {
+    const status = moduleRuntimeStatus(
+      module,
+      module.version,
+      outcome.deployments.get(module.k8sName),
+      outcome.pods.get(module.k8sName) ?? [],
+    );
+    modules[module.id] = status;
+    if (isModuleReady(module, status)) ready++;
+    else notReady.push(`${module.id} (${status.runtimeStatus})`);
+    if (status.runtimeStatus === "failed" || status.runtimeStatus === "backoff" || status.runtimeStatus === "unhealthy")
+      failing.push(`${module.id}: ${status.statusDescription ?? status.runtimeStatus}`);
+  }
+  const allReady = notReady.length === 0 && outcome.applyError === undefined;
+  const progressing =
+    outcome.waitingFor.length > 0 || (!allReady && failing.length === 0 && outcome.applyError === undefined);
+  const degraded = outcome.applyError !== undefined || failing.length > 0;
+  return {
+    ...common,
+    conditions: nextConditions(
+      previous?.conditions,
+      [
+        {
+          type: "Ready",
+          status: allReady,
+          reason: allReady ? "AllModulesReady" : "ModulesNotReady",
+          message: allReady ? `${ready} modules ready` : clip(`not ready: ${notReady.join(", ")}`),
+        },
+        {
+          type: "Progressing",
+          status: progressing,
+          reason:
+            outcome.waitingFor.length > 0 ? "WaitingForStartupOrder" : progressing ? "ModulesStarting" : "Settled",
+          message:
+            outcome.waitingFor.length > 0
+              ? `waiting for lower startupOrder before: ${outcome.waitingFor.join(", ")}`
+              : progressing
+                ? "modules are starting"
+                : "",
+        },
+        {
+          type: "Degraded",
+          status: degraded,
+          reason:
+            outcome.applyError !== undefined ? "ApplyFailed" : failing.length > 0 ? "ModulesFailing" : "AsExpected",
+          message: clip(outcome.applyError ?? failing.join("; ")),
+        },
+      ],
+      generation,
+      now,
+    ),
+    modules,
+    modulesReady: `${ready}/${outcome.modules.length}`,
+    warnings: outcome.warnings.map(({ path, message }) => ({ path, message })),
+    lastDesiredStatus:
+      outcome.applyError !== undefined
+        ? { code: 500, description: clip(outcome.applyError) }
+        : { code: 200, description: "" },
+  };
+}

@@ -1,0 +1,132 @@
+import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-node";
+import type { ModuleStatus, RuntimeStatus } from "../crd/edgeDeployment.ts";
+import type { TranslatedModule } from "../translate/translate.ts";
+
+type Time = string | Date | undefined;
+
+function iso(time: Time): string | undefined {
+  if (time === undefined) return undefined;
+  return typeof time === "string" ? time : time.toISOString();
+}
+
+/** A pod made from the Deployment's current template (same images and template annotations). */
+function fromCurrentTemplate(pod: V1Pod, deployment: V1Deployment | undefined): boolean {
+  const template = deployment?.spec?.template;
+  if (!template) return true;
+  const images = new Map(pod.spec?.containers.map((c) => [c.name, c.image]));
+  const annotations = pod.metadata?.annotations ?? {};
+  return (
+    (template.spec?.containers ?? []).every((c) => images.get(c.name) === c.image) &&
+    Object.entries(template.metadata?.annotations ?? {}).every(([k, v]) => annotations[k] === v)
+  );
+}
+
+/** The pod that shows the module's state: not terminating, made from the current template, newest. */
+function currentPod(pods: readonly V1Pod[], deployment: V1Deployment | undefined): V1Pod | undefined {
+  const live = pods.filter((p) => p.metadata?.deletionTimestamp === undefined);
+  const current = live.filter((p) => fromCurrentTemplate(p, deployment));
+  const candidates = current.length > 0 ? current : live.length > 0 ? live : [...pods];
+  return candidates.sort((a, b) =>
+    (iso(b.metadata?.creationTimestamp) ?? "").localeCompare(iso(a.metadata?.creationTimestamp) ?? ""),
+  )[0];
+}
+
+function withTimes(
+  base: { name: string; runtimeStatus: RuntimeStatus; statusDescription?: string; version?: string | undefined },
+  container: V1ContainerStatus | undefined,
+): ModuleStatus {
+  const state = container?.state;
+  const last = container?.lastState?.terminated;
+  const terminated = state?.terminated ?? last;
+  const restartCount = container?.restartCount ?? 0;
+  const status: ModuleStatus = {
+    name: base.name,
+    runtimeStatus: base.runtimeStatus,
+    restartCount,
+    ...(base.statusDescription ? { statusDescription: base.statusDescription } : {}),
+    ...(base.version !== undefined ? { version: base.version } : {}),
+  };
+  const started = iso(state?.running?.startedAt) ?? iso(terminated?.startedAt);
+  const exited = iso(state?.terminated?.finishedAt) ?? iso(last?.finishedAt);
+  return {
+    ...status,
+    ...(terminated ? { exitCode: terminated.exitCode } : {}),
+    ...(started ? { lastStartTimeUtc: started } : {}),
+    ...(exited ? { lastExitTimeUtc: exited } : {}),
+    ...(restartCount > 0 && state?.running?.startedAt ? { lastRestartTimeUtc: iso(state.running.startedAt)! } : {}),
+  };
+}
+
+/**
+ * A module's runtime status from its pods, as the original agent mapped it (DESIGN §7):
+ * running → running (unhealthy when not ready though it has a liveness probe); waiting → backoff;
+ * terminated exit 0 → stopped, otherwise failed; pod Succeeded → stopped, Failed → failed,
+ * Unknown → unknown. A stopped module with no pod is stopped.
+ */
+export function moduleRuntimeStatus(
+  module: TranslatedModule,
+  version: string | undefined,
+  deployment: V1Deployment | undefined,
+  pods: readonly V1Pod[],
+): ModuleStatus {
+  const base = { name: module.k8sName, version };
+  const pod = currentPod(pods, deployment);
+  if (!pod) {
+    if (module.status === "stopped")
+      return withTimes(
+        { ...base, runtimeStatus: "stopped", statusDescription: "stopped by the deployment manifest" },
+        undefined,
+      );
+    return withTimes(
+      { ...base, runtimeStatus: "unknown", statusDescription: deployment ? "no pod yet" : "not applied yet" },
+      undefined,
+    );
+  }
+  const container = pod.status?.containerStatuses?.find((c) => c.name === module.k8sName);
+  const phase = pod.status?.phase;
+  if (phase === "Succeeded")
+    return withTimes({ ...base, runtimeStatus: "stopped", statusDescription: "pod succeeded" }, container);
+  if (phase === "Failed")
+    return withTimes(
+      { ...base, runtimeStatus: "failed", statusDescription: pod.status?.reason ?? "pod failed" },
+      container,
+    );
+  if (phase === "Unknown")
+    return withTimes({ ...base, runtimeStatus: "unknown", statusDescription: "pod state unknown" }, container);
+  const state = container?.state;
+  if (state?.running) {
+    const hasProbe =
+      deployment?.spec?.template.spec?.containers.find((c) => c.name === module.k8sName)?.livenessProbe !== undefined;
+    if (container?.ready === false && hasProbe)
+      return withTimes({ ...base, runtimeStatus: "unhealthy", statusDescription: "liveness probe failing" }, container);
+    return withTimes({ ...base, runtimeStatus: "running", statusDescription: "running" }, container);
+  }
+  if (state?.terminated) {
+    const code = state.terminated.exitCode;
+    return withTimes(
+      { ...base, runtimeStatus: code === 0 ? "stopped" : "failed", statusDescription: `exited with code ${code}` },
+      container,
+    );
+  }
+  if (state?.waiting) {
+    const { reason = "Waiting", message } = state.waiting;
+    return withTimes(
+      { ...base, runtimeStatus: "backoff", statusDescription: message ? `${reason}: ${message}` : reason },
+      container,
+    );
+  }
+  // No container status yet: the pod waits to be scheduled or started.
+  return withTimes(
+    {
+      ...base,
+      runtimeStatus: "unknown",
+      statusDescription: `pod ${phase ?? "Pending"}${pod.status?.reason ? `: ${pod.status.reason}` : ""}`,
+    },
+    container,
+  );
+}
+
+/** A module counts as ready when it runs, or when the manifest stops it and it is stopped. */
+export function isModuleReady(module: TranslatedModule, status: ModuleStatus): boolean {
+  return module.status === "stopped" ? status.runtimeStatus === "stopped" : status.runtimeStatus === "running";
+}

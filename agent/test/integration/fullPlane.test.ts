@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { V1Deployment } from "@kubernetes/client-node";
+import {
+  type Cluster,
+  createNamespace,
+  edgeDeployment,
+  getObject,
+  startCluster,
+  startController,
+  waitFor,
+} from "./harness.ts";
+import { SIMULATE_ANNOTATION } from "../../../scripts/cluster/controlPlane.ts";
+import type { EdgeDeploymentStatus } from "../../src/crd/edgeDeployment.ts";
+import type { KubeObject } from "../../src/kube/objects.ts";
+import { RESOURCES } from "../../src/kube/resources.ts";
+import type { Controller } from "../../src/reconcile/controller.ts";
+import { manifest, readExample, userModule } from "../fixtures/manifests.ts";
+
+const NS = "msiot-test-hub-plant";
+const FLAKY_NS = "msiot-test-hub-flaky";
+const ORDERED_NS = "msiot-test-hub-ordered";
+
+describe("reconciler on a full control plane (controller-manager, scheduler, kwok nodes)", () => {
+  let cluster: Cluster;
+  let controller: Controller;
+  const status = async (name: string, namespace = NS) =>
+    (await getObject<KubeObject & { status?: EdgeDeploymentStatus }>(cluster.admin, "EdgeDeployment", namespace, name))
+      ?.status;
+
+  before(async () => {
+    cluster = await startCluster({ full: true, nodes: 2, auditLog: true });
+    for (const ns of [NS, FLAKY_NS, ORDERED_NS]) await createNamespace(cluster, ns);
+    // All namespaces: the one-agent-per-cluster mode.
+    controller = await startController(cluster.admin, [undefined]);
+  });
+  after(async () => {
+    await controller.stop();
+    cluster.admin.close();
+    await cluster.plane.stop();
+  });
+
+  it("reports every module running once its pod runs on a kwok node, and Ready", async () => {
+    await cluster.admin.create(edgeDeployment(NS, "quickstart", readExample("quickstart.json")));
+    await waitFor(
+      "Ready",
+      async () => (await status("quickstart"))?.conditions?.find((c) => c.type === "Ready")?.status === "True",
+      30_000,
+    );
+    const s = await status("quickstart");
+    assert.equal(s?.modulesReady, "2/2");
+    assert.deepEqual(Object.fromEntries(Object.entries(s?.modules ?? {}).map(([id, m]) => [id, m.runtimeStatus])), {
+      $edgeHub: "running",
+      SimulatedTemperatureSensor: "running",
+    });
+    assert.equal(s?.modules?.["$edgeHub"]?.restartCount, 0);
+    assert.match(s?.modules?.["$edgeHub"]?.lastStartTimeUtc ?? "", /^\d{4}-\d\d-\d\dT/);
+  });
+
+  it("reports a crashing container as backoff with its restart count and exit code, and Degraded", async () => {
+    const crashing = manifest({ modules: { flaky: userModule("x/flaky:1", {}, { startupOrder: 1 }) } });
+    await cluster.admin.create(edgeDeployment(FLAKY_NS, "flaky-device", crashing));
+    await waitFor(
+      "flaky deployment",
+      async () => (await getObject(cluster.admin, "Deployment", FLAKY_NS, "flaky")) !== undefined,
+      30_000,
+    );
+    // Mark the module's pods so kwok simulates a container that keeps failing (see kwok-stages.yaml).
+    const live = await getObject<V1Deployment>(cluster.admin, "Deployment", FLAKY_NS, "flaky");
+    await cluster.admin.apply(
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "flaky", namespace: FLAKY_NS },
+        spec: {
+          selector: live?.spec?.selector,
+          template: {
+            metadata: {
+              labels: live?.spec?.template.metadata?.labels,
+              annotations: { [SIMULATE_ANNOTATION]: "crash" },
+            },
+            spec: { containers: [{ name: "flaky", image: "x/flaky:1" }] },
+          },
+        },
+      },
+      "test-chaos",
+    );
+    await waitFor(
+      "backoff",
+      async () => {
+        const flaky = (await status("flaky-device", FLAKY_NS))?.modules?.["flaky"];
+        return flaky?.runtimeStatus === "backoff" && flaky.restartCount > 0;
+      },
+      30_000,
+    );
+    const flaky = (await status("flaky-device", FLAKY_NS))?.modules?.["flaky"];
+    assert.equal(flaky?.restartCount, 3);
+    assert.equal(flaky?.exitCode, 1);
+    assert.match(flaky?.statusDescription ?? "", /CrashLoopBackOff/);
+    const degraded = (await status("flaky-device", FLAKY_NS))?.conditions?.find((c) => c.type === "Degraded");
+    assert.equal(degraded?.status, "True");
+    assert.equal(degraded?.reason, "ModulesFailing");
+  });
+
+  it("starts a module only after every module with a lower startupOrder is available", async () => {
+    const ordered = manifest({
+      edgeHubExtra: { startupOrder: 0 },
+      modules: { late: userModule("x/late:1", {}, { startupOrder: 5 }) },
+    });
+    await cluster.admin.create(edgeDeployment(ORDERED_NS, "ordered", ordered));
+    await waitFor(
+      "late deployment",
+      async () => (await getObject(cluster.admin, "Deployment", ORDERED_NS, "late")) !== undefined,
+      30_000,
+    );
+    // The API server's audit log orders the writes: edgehub created, its status updated by the
+    // Deployment controller (it became available), and only then "late" created.
+    const writes = cluster.plane.writes().filter((w) => w.namespace === ORDERED_NS && w.resource === "deployments");
+    const createdHub = writes.findIndex(
+      (w) => w.verb !== "update" && w.name === "edgehub" && w.subresource === undefined,
+    );
+    const createdLate = writes.findIndex(
+      (w) => w.verb !== "update" && w.name === "late" && w.subresource === undefined,
+    );
+    const hubStatus = writes.findIndex((w) => w.name === "edgehub" && w.subresource === "status");
+    assert.ok(createdHub >= 0 && hubStatus > createdHub, "edgehub created, then its status updated");
+    assert.ok(createdLate > hubStatus, `late created (${createdLate}) after edgehub's status changed (${hubStatus})`);
+    const hub = await getObject<V1Deployment>(cluster.admin, "Deployment", ORDERED_NS, "edgehub");
+    assert.equal(hub?.status?.availableReplicas, 1);
+  });
+
+  it("deleting the EdgeDeployment garbage-collects every object it owns", async () => {
+    await cluster.admin.delete(RESOURCES.EdgeDeployment, FLAKY_NS, "flaky-device");
+    await waitFor(
+      "flaky gone",
+      async () => {
+        const left = await Promise.all([
+          getObject(cluster.admin, "Deployment", FLAKY_NS, "flaky"),
+          getObject(cluster.admin, "ServiceAccount", FLAKY_NS, "flaky"),
+          getObject(cluster.admin, "Deployment", FLAKY_NS, "edgehub"),
+        ]);
+        return left.every((o) => o === undefined);
+      },
+      30_000,
+    );
+  });
+});

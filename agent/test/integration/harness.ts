@@ -1,0 +1,128 @@
+import { fileURLToPath } from "node:url";
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import {
+  type ControlPlane,
+  startControlPlane,
+  type ControlPlaneOptions,
+} from "../../../scripts/cluster/controlPlane.ts";
+import { waitFor } from "../../../scripts/cluster/processes.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import type { KubeObject } from "../../src/kube/objects.ts";
+import { RESOURCES } from "../../src/kube/resources.ts";
+import { locateDesiredDocuments } from "../../src/manifest/document.ts";
+import { AGENT_RBAC_RULES } from "../../src/rbac.ts";
+import { Controller, type ControllerOptions } from "../../src/reconcile/controller.ts";
+import { silentLogger } from "../../src/runtime/log.ts";
+import { DEFAULT_TRANSLATION_DEFAULTS } from "../../src/translate/context.ts";
+
+export const CRD_FILE = fileURLToPath(new URL("../../crd/edgedeployments.edgek8s.io.yaml", import.meta.url));
+export const AGENT_SA = "edgek8s-agent";
+export { waitFor };
+
+export interface Cluster {
+  readonly plane: ControlPlane;
+  readonly admin: KubeClient;
+  readonly adminConfig: KubeConfig;
+}
+
+/** A control plane with the EdgeDeployment CRD installed. */
+export async function startCluster(options: ControlPlaneOptions = {}): Promise<Cluster> {
+  const plane = await startControlPlane({ ...options, crdFiles: [CRD_FILE] });
+  const adminConfig = plane.kubeConfig();
+  return { plane, admin: new KubeClient(adminConfig), adminConfig };
+}
+
+export async function createNamespace(cluster: Cluster, name: string): Promise<void> {
+  await cluster.adminConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+}
+
+/** The agent's ServiceAccount in `namespace` with the agent's Role there, and a client that authenticates as it. */
+export async function agentClient(cluster: Cluster, namespace: string): Promise<KubeClient> {
+  const core = cluster.adminConfig.makeApiClient(CoreV1Api);
+  const rbac = cluster.adminConfig.makeApiClient(RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: AGENT_SA } } });
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: AGENT_SA },
+      rules: AGENT_RBAC_RULES.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        verbs: [...r.verbs],
+      })),
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: AGENT_SA },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: AGENT_SA },
+      subjects: [{ kind: "ServiceAccount", name: AGENT_SA, namespace }],
+    },
+  });
+  const { kubeConfig } = await cluster.plane.serviceAccountKubeConfig(namespace, AGENT_SA);
+  return new KubeClient(kubeConfig);
+}
+
+export async function startController(
+  client: KubeClient,
+  namespaces: readonly (string | undefined)[],
+  extra: Partial<ControllerOptions> = {},
+): Promise<Controller> {
+  const controller = new Controller(
+    client,
+    { namespaces, defaults: DEFAULT_TRANSLATION_DEFAULTS, workers: 2, resyncMs: 3_600_000, ...extra },
+    silentLogger,
+  );
+  await controller.start();
+  return controller;
+}
+
+/** An EdgeDeployment object for a manifest (any accepted file shape). */
+export function edgeDeployment(
+  namespace: string,
+  deviceId: string,
+  manifest: unknown,
+  desiredVersion?: number,
+): KubeObject {
+  const docs = locateDesiredDocuments(manifest);
+  if ("message" in docs) throw new Error(docs.message);
+  return {
+    apiVersion: "edgek8s.io/v1",
+    kind: "EdgeDeployment",
+    metadata: { name: deviceId, namespace },
+    spec: {
+      deviceId,
+      hubHostName: "test-hub.azure-devices.net",
+      edgeAgent: docs.edgeAgent,
+      edgeHub: docs.edgeHub,
+      ...(desiredVersion !== undefined ? { desiredVersion } : {}),
+    },
+  };
+}
+
+export async function getObject<T = KubeObject>(
+  client: KubeClient,
+  kind: keyof typeof RESOURCES,
+  namespace: string,
+  name: string,
+): Promise<T | undefined> {
+  return (await client.get(RESOURCES[kind], namespace, name)) as T | undefined;
+}
+
+/** Waits until the controller has nothing to do and no write has happened for `quietMs`. */
+export async function settle(controller: Controller, plane: ControlPlane, quietMs = 400): Promise<void> {
+  let last = -1;
+  await waitFor(
+    "agent settled",
+    async () => {
+      await controller.idle();
+      const count = plane.writes().length;
+      const quiet = count === last;
+      last = count;
+      if (!quiet) await new Promise((r) => setTimeout(r, quietMs));
+      return quiet;
+    },
+    30_000,
+  );
+}
