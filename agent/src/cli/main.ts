@@ -1,3 +1,4 @@
+import { agentCommand, agentHelp } from "./agent.ts";
 import { renderCommand, renderHelp } from "./render.ts";
 import { InputError, UsageError } from "./usage.ts";
 import { type Io, validateCommand, validateHelp } from "./validate.ts";
@@ -9,6 +10,7 @@ Usage: edgek8s <command> [options]
 Commands:
   render FILE --device ID --hub HOSTNAME   print the Kubernetes objects for a device's manifest
   validate FILE                            check a deployment manifest; one line per problem
+  agent --namespace NS | --all-namespaces  run the Edge Agent (the operator) against a cluster
   help [COMMAND]                           show help for a command
 
 Run "edgek8s <command> --help" for a command's options.
@@ -17,6 +19,7 @@ Exit codes: 0 success, 1 invalid input (the problems are printed), 2 usage error
 const commands: Record<string, { run: (args: readonly string[], io: Io) => Promise<number>; help: string }> = {
   render: { run: renderCommand, help: renderHelp },
   validate: { run: validateCommand, help: validateHelp },
+  agent: { run: agentCommand, help: agentHelp },
 };
 
 const stdio: Io = {

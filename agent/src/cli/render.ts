@@ -1,12 +1,12 @@
 import { stringify } from "yaml";
 import { readJsonFile } from "./readManifest.ts";
+import { translationDefaultsFrom, translationFlagHelp, translationFlagOptions } from "./translationFlags.ts";
 import { InputError, UsageError, oneOf, parseCommandArgs, requireOne, requireString } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { formatIssue } from "../manifest/issues.ts";
 import { parseManifest } from "../manifest/parse.ts";
 import { deviceIdProblem, hostNameProblem } from "../naming/ids.ts";
 import { deviceNamespace } from "../naming/k8sName.ts";
-import { DEFAULT_TRANSLATION_DEFAULTS, type TranslationDefaults } from "../translate/context.ts";
 import { type ManagedObject, translate } from "../translate/translate.ts";
 
 export const renderHelp = `Usage: edgek8s render FILE --device ID --hub HOSTNAME [options]
@@ -18,10 +18,7 @@ Options:
   --device ID              IoT Edge device id (required)
   --hub HOSTNAME           IoT Hub host name, e.g. my-hub.azure-devices.net (required)
   -o, --output FORMAT      yaml (multi-document, default) or json (a v1 List)
-  --service-type TYPE      Service type for modules with PortBindings: ClusterIP (default), NodePort, LoadBalancer
-  --volume-size SIZE       size of claims made for Docker volumes (default 1Gi)
-  --storage-class NAME     storage class of those claims (default: the cluster's default)
-  --volume-access-mode M   ReadWriteOnce (default), ReadWriteMany or ReadWriteOncePod
+${translationFlagHelp}
   --show-secrets           print Secret data; by default it is replaced by "REDACTED"
   -h, --help               show this help
 
@@ -38,25 +35,12 @@ function redactSecrets(objects: readonly ManagedObject[]): ManagedObject[] {
   );
 }
 
-function quantityFlag(value: string | boolean | undefined, flag: string, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || !/^[1-9]\d*(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.test(value)) {
-    throw new UsageError(
-      `--${flag} must be a positive Kubernetes quantity such as 512Mi or 10Gi, got "${String(value)}"`,
-    );
-  }
-  return value;
-}
-
 export async function renderCommand(args: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     device: { type: "string" },
     hub: { type: "string" },
     output: { type: "string", short: "o" },
-    "service-type": { type: "string" },
-    "volume-size": { type: "string" },
-    "storage-class": { type: "string" },
-    "volume-access-mode": { type: "string" },
+    ...translationFlagOptions,
     "show-secrets": { type: "boolean" },
   });
   if (values.help) {
@@ -71,22 +55,7 @@ export async function renderCommand(args: readonly string[], io: Io): Promise<nu
   const hubProblem = hostNameProblem(hubHostName);
   if (hubProblem) throw new UsageError(`--hub ${hubProblem}`);
   const output = oneOf(values.output, "output", ["yaml", "json"] as const, "yaml");
-  const defaults: TranslationDefaults = {
-    serviceType: oneOf(
-      values["service-type"],
-      "service-type",
-      ["ClusterIP", "NodePort", "LoadBalancer"] as const,
-      DEFAULT_TRANSLATION_DEFAULTS.serviceType,
-    ),
-    volumeSize: quantityFlag(values["volume-size"], "volume-size", DEFAULT_TRANSLATION_DEFAULTS.volumeSize),
-    storageClassName: typeof values["storage-class"] === "string" ? values["storage-class"] : undefined,
-    volumeAccessMode: oneOf(
-      values["volume-access-mode"],
-      "volume-access-mode",
-      ["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] as const,
-      DEFAULT_TRANSLATION_DEFAULTS.volumeAccessMode,
-    ),
-  };
+  const defaults = translationDefaultsFrom(values);
 
   const parsed = parseManifest(await readJsonFile(file));
   if (!parsed.ok) throw new InputError(parsed.issues.map(formatIssue));

@@ -1,0 +1,202 @@
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { KubeConfig } from "@kubernetes/client-node";
+import {
+  type TranslationFlags,
+  translationDefaultsFrom,
+  translationFlagHelp,
+  translationFlagOptions,
+} from "./translationFlags.ts";
+import { UsageError, parseCommandArgs } from "./usage.ts";
+import type { Io } from "./validate.ts";
+import { KubeClient } from "../kube/client.ts";
+import { Controller } from "../reconcile/controller.ts";
+import { LeaderElector } from "../runtime/leader.ts";
+import { type Level, jsonLogger } from "../runtime/log.ts";
+import { Metrics } from "../runtime/metrics.ts";
+import { startOpsServer } from "../runtime/server.ts";
+
+export const agentHelp = `Usage: edgek8s agent [options]
+
+Runs the Edge Agent: watches EdgeDeployments and keeps each device's modules running as
+Deployments, Services, claims, ServiceAccounts and pull Secrets, writing status back.
+
+Options:
+  --kubeconfig PATH        kubeconfig to use (default: in-cluster config, else $KUBECONFIG or ~/.kube/config)
+  -n, --namespace NS       watch this namespace; repeat or comma-separate for several
+  -A, --all-namespaces     watch every namespace (one agent per cluster)
+  --listen HOST:PORT       /healthz, /readyz and /metrics (default 0.0.0.0:8080)
+  --workers N              EdgeDeployments reconciled at once (default 4)
+  --resync SECONDS         reconcile everything this often even without events (default 300)
+  --leader-elect           run as one of several replicas; only the Lease holder works
+  --lease-namespace NS     namespace of the Lease (default: the first watched namespace, else "default")
+  --lease-name NAME        (default edgek8s-agent)
+  --lease-duration SECONDS (default 15)
+  --identity NAME          this replica's name in the Lease (default: the host name)
+  --shutdown-timeout SECONDS  time to finish passes in flight on SIGTERM (default 20)
+  --log-level LEVEL        debug, info (default), warn, error
+${translationFlagHelp}
+  -h, --help               show this help
+
+Logs are JSON lines on stderr. Exit codes: 0 after a clean shutdown, 1 on a fatal error, 2 usage error.`;
+
+function positiveInt(value: string | boolean | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${flag} must be a positive whole number, got "${String(value)}"`);
+  return n;
+}
+
+function listen(value: string | boolean | undefined): { host: string; port: number } {
+  const text = typeof value === "string" ? value : "0.0.0.0:8080";
+  const match = /^(.*):(\d+)$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) throw new UsageError(`--listen must be HOST:PORT, got "${text}"`);
+  return { host: match[1] || "0.0.0.0", port };
+}
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path !== undefined) {
+    if (!existsSync(path)) throw new UsageError(`--kubeconfig ${path}: no such file`);
+    kc.loadFromFile(path);
+  } else {
+    kc.loadFromDefault();
+  }
+  if (!kc.getCurrentCluster())
+    throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig or run in a pod");
+  return kc;
+}
+
+export async function agentCommand(args: readonly string[], io: Io): Promise<number> {
+  const { values } = parseCommandArgs(args, {
+    kubeconfig: { type: "string" },
+    namespace: { type: "string", short: "n", multiple: true },
+    "all-namespaces": { type: "boolean", short: "A" },
+    listen: { type: "string" },
+    workers: { type: "string" },
+    resync: { type: "string" },
+    "leader-elect": { type: "boolean" },
+    "lease-namespace": { type: "string" },
+    "lease-name": { type: "string" },
+    "lease-duration": { type: "string" },
+    identity: { type: "string" },
+    "shutdown-timeout": { type: "string" },
+    "log-level": { type: "string" },
+    ...translationFlagOptions,
+  });
+  if (values.help) {
+    io.out(agentHelp);
+    return 0;
+  }
+  const namespaces = (values.namespace ?? [])
+    .flatMap((n) => n.split(","))
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
+  if (values["all-namespaces"] && namespaces.length > 0)
+    throw new UsageError("--all-namespaces and --namespace exclude each other");
+  if (!values["all-namespaces"] && namespaces.length === 0)
+    throw new UsageError("say which namespaces to watch: --namespace NS (repeatable) or --all-namespaces");
+  const level = (values["log-level"] ?? "info") as Level;
+  if (!["debug", "info", "warn", "error"].includes(level))
+    throw new UsageError(`--log-level must be debug, info, warn or error, got "${level}"`);
+  const ops = listen(values.listen);
+  const workers = positiveInt(values.workers, "workers", 4);
+  const resyncMs = positiveInt(values.resync, "resync", 300) * 1000;
+  const leaseDuration = positiveInt(values["lease-duration"], "lease-duration", 15);
+  const shutdownMs = positiveInt(values["shutdown-timeout"], "shutdown-timeout", 20) * 1000;
+  const defaults = translationDefaultsFrom(values);
+  const kubeConfig = loadKubeConfig(values.kubeconfig);
+  const identity = values.identity ?? hostname();
+
+  const log = jsonLogger(
+    (line) => {
+      io.err(line);
+    },
+    level,
+    { component: "edgek8s-agent", identity },
+  );
+  const client = new KubeClient(kubeConfig);
+  const metrics = new Metrics();
+  const controller = new Controller(
+    client,
+    {
+      namespaces: values["all-namespaces"] ? [undefined] : namespaces,
+      workers,
+      resyncMs,
+      defaults,
+      instance: identity,
+    },
+    log,
+    metrics,
+  );
+  const abort = new AbortController();
+  const elector = values["leader-elect"]
+    ? new LeaderElector(
+        client,
+        {
+          namespace: values["lease-namespace"] ?? namespaces[0] ?? "default",
+          name: values["lease-name"] ?? "edgek8s-agent",
+          identity,
+          leaseDurationSeconds: leaseDuration,
+          retryPeriodMs: Math.max(500, (leaseDuration * 1000) / 5),
+        },
+        log,
+      )
+    : undefined;
+  let started = false;
+  const server = await startOpsServer(ops.host, ops.port, {
+    healthy: () => true,
+    ready: () => (elector && !elector.isLeader ? true : started && controller.ready),
+    metrics: () => {
+      metrics.leader.set({}, elector ? (elector.isLeader ? 1 : 0) : 1);
+      return metrics.render();
+    },
+  });
+  log.info("agent starting", {
+    listen: `${ops.host}:${ops.port}`,
+    namespaces: values["all-namespaces"] ? ["*"] : namespaces,
+    leaderElection: elector !== undefined,
+  });
+
+  let exitCode = 0;
+  const stopped = new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      if (abort.signal.aborted) return;
+      log.info("shutting down", { signal, timeoutMs: shutdownMs });
+      abort.abort();
+      resolve();
+    };
+    process.once("SIGTERM", () => {
+      shutdown("SIGTERM");
+    });
+    process.once("SIGINT", () => {
+      shutdown("SIGINT");
+    });
+  });
+  if (elector) {
+    await elector.acquire(abort.signal, () => {
+      exitCode = 1;
+      abort.abort();
+    });
+  }
+  if (!abort.signal.aborted) {
+    await controller.start();
+    started = true;
+  }
+  await Promise.race([
+    stopped,
+    new Promise<void>((resolve) => {
+      abort.signal.addEventListener("abort", () => {
+        resolve();
+      });
+    }),
+  ]);
+  await controller.stop(shutdownMs);
+  await elector?.release();
+  server.close();
+  client.close();
+  log.info("stopped", { exitCode });
+  return exitCode;
+}
