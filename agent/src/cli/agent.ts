@@ -1,12 +1,7 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
-import {
-  type TranslationFlags,
-  translationDefaultsFrom,
-  translationFlagHelp,
-  translationFlagOptions,
-} from "./translationFlags.ts";
+import { translationDefaultsFrom, translationFlagHelp, translationFlagOptions } from "./translationFlags.ts";
 import { UsageError, parseCommandArgs } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { KubeClient } from "../kube/client.ts";
