@@ -1,7 +1,8 @@
 /**
  * The API rights the agent needs, and no more: it reads EdgeDeployments and writes only their
- * status, manages the kinds it translates to, reads pods for status, records events and holds a
- * leader Lease. The Helm chart renders exactly these rules (a test keeps them equal).
+ * status, manages the kinds it translates to, reads pods for status and records events; and it holds
+ * a leader Lease in its own namespace. The Helm chart renders exactly these rules (a test keeps them
+ * equal) and the integration tests run the agent with the chart's rendered RBAC.
  */
 export const AGENT_RBAC_RULES = [
   { apiGroups: ["edgek8s.io"], resources: ["edgedeployments"], verbs: ["get", "list", "watch"] },
@@ -18,5 +19,9 @@ export const AGENT_RBAC_RULES = [
   },
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+] as const;
+
+/** Leader election: the Lease in the agent's own namespace. */
+export const LEADER_ELECTION_RULES = [
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
 ] as const;

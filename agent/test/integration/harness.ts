@@ -1,16 +1,18 @@
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import {
   type ControlPlane,
   startControlPlane,
   type ControlPlaneOptions,
 } from "../../../scripts/cluster/controlPlane.ts";
 import { waitFor } from "../../../scripts/cluster/processes.ts";
+import { toolPath } from "../../../scripts/cluster/tools.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
 import { RESOURCES } from "../../src/kube/resources.ts";
 import { locateDesiredDocuments } from "../../src/manifest/document.ts";
-import { AGENT_RBAC_RULES } from "../../src/rbac.ts";
 import { Controller, type ControllerOptions } from "../../src/reconcile/controller.ts";
 import { silentLogger } from "../../src/runtime/log.ts";
 import { DEFAULT_TRANSLATION_DEFAULTS } from "../../src/translate/context.ts";
@@ -36,32 +38,33 @@ export async function createNamespace(cluster: Cluster, name: string): Promise<v
   await cluster.adminConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
 }
 
-/** The agent's ServiceAccount in `namespace` with the agent's Role there, and a client that authenticates as it. */
+/** The agent's ServiceAccount and RBAC exactly as the Helm chart renders them for `namespace`, and a client that authenticates as it. */
 export async function agentClient(cluster: Cluster, namespace: string): Promise<KubeClient> {
-  const core = cluster.adminConfig.makeApiClient(CoreV1Api);
-  const rbac = cluster.adminConfig.makeApiClient(RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: AGENT_SA } } });
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: AGENT_SA },
-      rules: AGENT_RBAC_RULES.map((r) => ({
-        apiGroups: [...r.apiGroups],
-        resources: [...r.resources],
-        verbs: [...r.verbs],
-      })),
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: AGENT_SA },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: AGENT_SA },
-      subjects: [{ kind: "ServiceAccount", name: AGENT_SA, namespace }],
-    },
-  });
+  const rbac = renderChart(namespace, ["--set", `watch.namespaces={${namespace}}`]).filter(
+    (o) => o.kind !== "Deployment",
+  );
+  const kubectl = (stdin: string) =>
+    execFileSync(toolPath("kubectl"), ["--kubeconfig", cluster.plane.kubeconfigPath, "apply", "-f", "-"], {
+      input: stdin,
+      encoding: "utf8",
+    });
+  kubectl(rbac.map((o) => JSON.stringify(o)).join("\n"));
   const { kubeConfig } = await cluster.plane.serviceAccountKubeConfig(namespace, AGENT_SA);
   return new KubeClient(kubeConfig);
+}
+
+export const CHART_DIR = fileURLToPath(new URL("../../chart", import.meta.url));
+
+/** `helm template` of the agent chart as release `edgek8s-agent` in `namespace`, parsed. */
+export function renderChart(namespace: string, args: readonly string[] = []): KubeObject[] {
+  const out = execFileSync(
+    toolPath("helm"),
+    ["template", "edgek8s-agent", CHART_DIR, "--namespace", namespace, ...args],
+    { encoding: "utf8" },
+  );
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as KubeObject)
+    .filter((o) => o !== null);
 }
 
 export async function startController(

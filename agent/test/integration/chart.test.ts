@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import type { V1Deployment } from "@kubernetes/client-node";
+import { CHART_DIR, renderChart } from "./harness.ts";
+import { toolPath } from "../../../scripts/cluster/tools.ts";
+import type { KubeObject } from "../../src/kube/objects.ts";
+import { AGENT_RBAC_RULES, LEADER_ELECTION_RULES } from "../../src/rbac.ts";
+
+const kinds = (objects: KubeObject[]) => objects.map((o) => `${o.kind ?? ""}/${o.metadata?.namespace ?? "-"}`);
+
+describe("agent Helm chart", () => {
+  it("passes helm lint", () => {
+    const out = execFileSync(toolPath("helm"), ["lint", CHART_DIR, "--strict"], { encoding: "utf8" });
+    assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it("has no crds/ folder: Pulumi owns the CRD", () => {
+    assert.equal(existsSync(`${CHART_DIR}/crds`), false);
+  });
+
+  it("namespaces mode: a Role and RoleBinding per watched namespace, leader election in the release namespace", () => {
+    const objects = renderChart("edge-system", ["--set", "watch.namespaces={msiot-a-d1,msiot-a-d2}"]);
+    assert.deepEqual(kinds(objects).sort(), [
+      "Deployment/edge-system",
+      "Role/edge-system",
+      "Role/msiot-a-d1",
+      "Role/msiot-a-d2",
+      "RoleBinding/edge-system",
+      "RoleBinding/msiot-a-d1",
+      "RoleBinding/msiot-a-d2",
+      "ServiceAccount/edge-system",
+    ]);
+    const deployment = objects.find((o) => o.kind === "Deployment") as V1Deployment;
+    assert.ok(deployment.spec?.template.spec?.containers[0]?.args?.includes("--namespace=msiot-a-d1,msiot-a-d2"));
+  });
+
+  it("all mode: one ClusterRole and binding, --all-namespaces", () => {
+    const objects = renderChart("edge-system", ["--set", "watch.mode=all"]);
+    assert.deepEqual(kinds(objects).sort(), [
+      "ClusterRole/-",
+      "ClusterRoleBinding/-",
+      "Deployment/edge-system",
+      "Role/edge-system",
+      "RoleBinding/edge-system",
+      "ServiceAccount/edge-system",
+    ]);
+    const deployment = objects.find((o) => o.kind === "Deployment") as V1Deployment;
+    assert.ok(deployment.spec?.template.spec?.containers[0]?.args?.includes("--all-namespaces"));
+  });
+
+  it("renders exactly the agent's rules (agent/src/rbac.ts)", () => {
+    const objects = renderChart("edge-system", ["--set", "watch.mode=all"]);
+    const rules = (name: string) =>
+      objects.find((o) => o.metadata?.name === name && (o.kind === "ClusterRole" || o.kind === "Role"))?.["rules"];
+    assert.deepEqual(rules("edgek8s-agent"), AGENT_RBAC_RULES);
+    assert.deepEqual(rules("edgek8s-agent-leader-election"), LEADER_ELECTION_RULES);
+  });
+
+  it("secure defaults: non-root, read-only root filesystem, no privilege escalation, no capabilities, requests, probes", () => {
+    const deployment = renderChart("edge-system").find((o) => o.kind === "Deployment") as V1Deployment;
+    const pod = deployment.spec?.template.spec;
+    const container = pod?.containers[0];
+    assert.equal(pod?.securityContext?.runAsNonRoot, true);
+    assert.equal(pod?.securityContext?.seccompProfile?.type, "RuntimeDefault");
+    assert.equal(container?.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(container?.securityContext?.allowPrivilegeEscalation, false);
+    assert.deepEqual(container?.securityContext?.capabilities?.drop, ["ALL"]);
+    assert.ok(container?.resources?.requests?.["memory"]);
+    assert.equal(container?.livenessProbe?.httpGet?.path, "/healthz");
+    assert.equal(container?.readinessProbe?.httpGet?.path, "/readyz");
+  });
+
+  it("values.schema.json rejects bad values with the field named", () => {
+    for (const [set, field] of [
+      ["watch.mode=some", "/watch/mode"],
+      ["translation.serviceType=External", "/translation/serviceType"],
+      ["replicaCount=0", "/replicaCount"],
+      ["translation.volumeSize=lots", "/translation/volumeSize"],
+    ] as const) {
+      const result = spawnSync(toolPath("helm"), ["template", "x", CHART_DIR, "--set", set], { encoding: "utf8" });
+      assert.notEqual(result.status, 0, set);
+      assert.ok(result.stderr.includes(field), `${set}: ${result.stderr}`);
+    }
+    const noLeader = spawnSync(
+      toolPath("helm"),
+      ["template", "x", CHART_DIR, "--set", "replicaCount=2", "--set", "leaderElection.enabled=false"],
+      { encoding: "utf8" },
+    );
+    assert.match(noLeader.stderr, /replicaCount > 1 needs leaderElection.enabled=true/);
+  });
+
+  it("documents every value", () => {
+    const values = readFileSync(`${CHART_DIR}/values.yaml`, "utf8");
+    const schema = JSON.parse(readFileSync(`${CHART_DIR}/values.schema.json`, "utf8")) as {
+      properties: Record<string, unknown>;
+    };
+    for (const key of Object.keys(schema.properties))
+      assert.match(values, new RegExp(`# -- .*\\n(#.*\\n)*${key}:`), `values.yaml documents ${key}`);
+  });
+});
+
+describe("agent Dockerfile", () => {
+  const dockerfile = readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8");
+  it("is multi-stage on Node 24, installs production dependencies only, runs as non-root", () => {
+    assert.equal((dockerfile.match(/^FROM node:24-/gm) ?? []).length, 2);
+    assert.match(dockerfile, /npm ci --omit=dev/);
+    assert.match(dockerfile, /^USER 1000:1000$/m);
+    assert.match(dockerfile, /^ENTRYPOINT \["node", "agent\/bin\/edgek8s\.js"\]$/m);
+  });
+});
