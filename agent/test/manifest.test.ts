@@ -117,6 +117,19 @@ describe("parseManifest: accepted shapes", () => {
     ]);
   });
 
+  it("reads null maps as empty: IoT Hub and server-side apply write an emptied map as null", () => {
+    const input = manifest({ modules: {} });
+    const desired = input.modulesContent.$edgeAgent["properties.desired"] as Record<string, unknown>;
+    desired["modules"] = null;
+    (desired["runtime"] as { settings: Record<string, unknown> }).settings["registryCredentials"] = null;
+    const result = ok(parseManifest(input));
+    assert.deepEqual(
+      result.manifest.modules.map((m) => m.id),
+      ["$edgeHub"],
+    );
+    assert.deepEqual(result.manifest.registryCredentials, []);
+  });
+
   it("warns about unknown keys instead of failing", () => {
     const result = ok(parseManifest(manifest({ modules: { x: { ...userModule("a/b:1"), restartpolicy: "never" } } })));
     assert.deepEqual(result.warnings, [{ path: `${AGENT}.modules.x.restartpolicy`, message: "unknown key, ignored" }]);

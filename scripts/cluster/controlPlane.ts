@@ -257,7 +257,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `--service-account-key-file=${pki.saPub}`,
         `--service-account-signing-key-file=${pki.saKey}`,
         "--api-audiences=https://kubernetes.default.svc",
-        "--service-cluster-ip-range=10.0.0.0/24",
+        "--service-cluster-ip-range=10.96.0.0/16",
         "--authorization-mode=RBAC",
         "--allow-privileged=true",
         // Nodes are kwok's: no node-lifecycle controller lifts the not-ready taint this plugin sets.

@@ -71,7 +71,7 @@ export async function createPki(dir: string): Promise<Pki> {
   ]);
   const ca = { caCert, caKey };
   const sans =
-    "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc";
+    "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc";
   const [server, admin] = await Promise.all([
     signed(dir, "apiserver", "/CN=kube-apiserver", `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\n`, ca),
     signed(dir, "admin", "/CN=edgek8s-admin/O=system:masters", "extendedKeyUsage=clientAuth\n", ca),

@@ -90,6 +90,7 @@ export async function waitFor(
   check: () => Promise<boolean>,
   timeoutMs: number,
   describe: () => string = () => "",
+  pollMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -100,6 +101,6 @@ export async function waitFor(
       // anything else: not ready yet
     }
     if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms\n${describe()}`);
-    await sleep(100);
+    await sleep(pollMs);
   }
 }

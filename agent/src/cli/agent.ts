@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { KubeConfig } from "@kubernetes/client-node";
 import { translationDefaultsFrom, translationFlagHelp, translationFlagOptions } from "./translationFlags.ts";
 import { UsageError, parseCommandArgs } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { KubeClient } from "../kube/client.ts";
+import { type ClusterConfig, loadClusterConfig } from "../kube/config.ts";
 import { Controller } from "../reconcile/controller.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { type Level, jsonLogger } from "../runtime/log.ts";
@@ -51,17 +51,13 @@ function listen(value: string | boolean | undefined): { host: string; port: numb
   return { host: match[1] || "0.0.0.0", port };
 }
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path !== undefined) {
-    if (!existsSync(path)) throw new UsageError(`--kubeconfig ${path}: no such file`);
-    kc.loadFromFile(path);
-  } else {
-    kc.loadFromDefault();
+function loadConfig(path: string | undefined): ClusterConfig {
+  if (path !== undefined && !existsSync(path)) throw new UsageError(`--kubeconfig ${path}: no such file`);
+  try {
+    return loadClusterConfig(path);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
-  if (!kc.getCurrentCluster())
-    throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig or run in a pod");
-  return kc;
 }
 
 export async function agentCommand(args: readonly string[], io: Io): Promise<number> {
@@ -102,7 +98,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   const leaseDuration = positiveInt(values["lease-duration"], "lease-duration", 15);
   const shutdownMs = positiveInt(values["shutdown-timeout"], "shutdown-timeout", 20) * 1000;
   const defaults = translationDefaultsFrom(values);
-  const kubeConfig = loadKubeConfig(values.kubeconfig);
+  const clusterConfig = loadConfig(values.kubeconfig);
   const identity = values.identity ?? hostname();
 
   const log = jsonLogger(
@@ -112,7 +108,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     level,
     { component: "edgek8s-agent", identity },
   );
-  const client = new KubeClient(kubeConfig);
+  const client = new KubeClient(clusterConfig);
   const metrics = new Metrics();
   const controller = new Controller(
     client,

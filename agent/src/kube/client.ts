@@ -1,6 +1,7 @@
 import { Agent, type RequestOptions, request } from "node:https";
 import type { IncomingMessage } from "node:http";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
+import type { ClusterConfig } from "./config.ts";
 import type { KubeObject } from "./objects.ts";
 import { type ResourceType, resourceFor, resourcePath } from "./resources.ts";
 
@@ -47,27 +48,47 @@ function query(params: Record<string, string | number | boolean | undefined>): s
 
 /**
  * A small Kubernetes REST client: get, list, watch, server-side apply, delete. Authentication comes
- * from a KubeConfig (file or in-cluster); connections are kept alive.
+ * from a kubeconfig or the pod's ServiceAccount (see config.ts); connections are kept alive.
  */
 export class KubeClient {
   readonly counters: ClientCounters = { requests: 0, writes: 0 };
-  private readonly kubeConfig: KubeConfig;
+  private readonly config: ClusterConfig;
   private readonly server: URL;
-  private agent: Agent | undefined;
+  private readonly agent: Agent;
 
-  constructor(kubeConfig: KubeConfig) {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster");
-    this.kubeConfig = kubeConfig;
-    this.server = new URL(cluster.server);
+  constructor(config: ClusterConfig) {
+    this.config = config;
+    this.server = new URL(config.server);
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 32,
+      ca: config.ca,
+      cert: config.cert,
+      key: config.key,
+      rejectUnauthorized: config.insecureSkipTlsVerify !== true,
+    });
   }
 
-  private async options(method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
-    const opts: RequestOptions = { method, headers: { accept: "application/json", ...headers } };
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    this.agent ??= new Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: opts.cert, key: opts.key });
+  private token(): string | undefined {
+    if (this.config.tokenFile !== undefined) return readFileSync(this.config.tokenFile, "utf8").trim();
+    return this.config.token;
+  }
+
+  private options(method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
+    const token = this.token();
     const url = new URL(path, this.server);
-    return { ...opts, agent: this.agent, hostname: url.hostname, port: url.port, path: `${url.pathname}${url.search}` };
+    return Promise.resolve({
+      method,
+      headers: {
+        accept: "application/json",
+        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      agent: this.agent,
+      hostname: url.hostname,
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+    });
   }
 
   private async send(
@@ -229,6 +250,6 @@ export class KubeClient {
   }
 
   close(): void {
-    this.agent?.destroy();
+    this.agent.destroy();
   }
 }

@@ -45,7 +45,7 @@ const startupOrder = z.number().int().min(0).max(DEFAULT_STARTUP_ORDER);
 const moduleCommon = {
   type: z.literal("docker", { error: 'must be "docker"' }),
   settings: settingsSchema,
-  env: envSchema.optional(),
+  env: envSchema.nullable().optional(),
   imagePullPolicy: z.enum(IMAGE_PULL_POLICIES).optional(),
   startupOrder: startupOrder.optional(),
 };
@@ -66,7 +66,7 @@ export const edgeHubModuleSchema = z.looseObject({
 export const edgeAgentModuleSchema = z.looseObject({
   type: moduleCommon.type,
   settings: settingsSchema,
-  env: envSchema.optional(),
+  env: envSchema.nullable().optional(),
   imagePullPolicy: moduleCommon.imagePullPolicy,
 });
 
@@ -84,7 +84,7 @@ export const edgeAgentDesiredSchema = z.looseObject({
       .looseObject({
         minDockerVersion: z.string().optional(),
         loggingOptions: z.string().optional(),
-        registryCredentials: z.record(z.string(), registryCredentialSchema).optional(),
+        registryCredentials: z.record(z.string(), registryCredentialSchema).nullable().optional(),
       })
       .optional(),
   }),
@@ -93,7 +93,8 @@ export const edgeAgentDesiredSchema = z.looseObject({
     edgeAgent: edgeAgentModuleSchema,
     edgeHub: z.unknown(),
   }),
-  modules: z.record(z.string(), z.unknown()).optional(),
+  // null: IoT Hub and server-side apply both express "all keys removed" as null.
+  modules: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 
 const routeObject = z.looseObject({

@@ -16,6 +16,31 @@ import { LABEL } from "../translate/labels.ts";
 import { translate } from "../translate/translate.ts";
 
 export const FIELD_MANAGER = "edgek8s-agent";
+const APPLY_CONCURRENCY = 16;
+
+function byConsecutiveKind(objects: readonly KubeObject[]): KubeObject[][] {
+  const batches: KubeObject[][] = [];
+  for (const object of objects) {
+    const last = batches.at(-1);
+    if (last && last[0]?.kind === object.kind) last.push(object);
+    else batches.push([object]);
+  }
+  return batches;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 const APPLIED_KINDS: readonly OwnedKind[] = [
   "Secret",
   "PersistentVolumeClaim",
@@ -157,16 +182,23 @@ export class Reconciler {
   private async execute(plan: Plan, owner: EdgeDeploymentObject, log: Logger): Promise<string | undefined> {
     const done: string[] = [];
     let failure: string | undefined;
-    for (const object of plan.apply) {
-      const ref = `${object.kind ?? ""}/${object.metadata?.name ?? ""}`;
-      try {
-        await this.client.apply(object, FIELD_MANAGER);
-        this.metrics?.appliedObjects.inc({ kind: object.kind ?? "" });
-        done.push(ref);
-      } catch (error) {
-        failure = `applying ${ref}: ${(error as Error).message}`;
-        break;
+    // Kinds in order (a Deployment's ServiceAccount and claims exist before it); within a kind, in parallel.
+    for (const batch of byConsecutiveKind(plan.apply)) {
+      const results = await mapLimit(batch, APPLY_CONCURRENCY, async (object) => {
+        const ref = `${object.kind ?? ""}/${object.metadata?.name ?? ""}`;
+        try {
+          await this.client.apply(object, FIELD_MANAGER);
+          this.metrics?.appliedObjects.inc({ kind: object.kind ?? "" });
+          return { ref };
+        } catch (error) {
+          return { ref, error: `applying ${ref}: ${(error as Error).message}` };
+        }
+      });
+      for (const r of results) {
+        if (r.error === undefined) done.push(r.ref);
+        else failure ??= r.error;
       }
+      if (failure !== undefined) break;
     }
     const pruned: string[] = [];
     if (failure === undefined) {

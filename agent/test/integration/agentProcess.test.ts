@@ -141,11 +141,10 @@ describe("edgek8s agent as a process: health, metrics, JSON logs, leader electio
     assert.equal(await leader.exited, 0);
     assert.ok(leader.lines.some((l) => l.includes('"msg":"shutting down"')));
     await waitFor("takeover", async () => (await holder()) === standby.identity, 15_000);
-    const current = await getObject<KubeObject>(cluster.admin, "EdgeDeployment", NS, "ha-device");
-    await cluster.admin.replace({
-      ...current,
-      spec: edgeDeployment(NS, "ha-device", manifest({ modules: { sensor: userModule("x/sensor:2") } }))["spec"],
-    });
+    await cluster.admin.apply(
+      edgeDeployment(NS, "ha-device", manifest({ modules: { sensor: userModule("x/sensor:2") } })),
+      "platform-team",
+    );
     await waitFor("applied by the new leader", async () => (await image()) === "x/sensor:2", 20_000);
   });
 });

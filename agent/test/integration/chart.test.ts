@@ -107,6 +107,6 @@ describe("agent Dockerfile", () => {
     assert.equal((dockerfile.match(/^FROM node:24-/gm) ?? []).length, 2);
     assert.match(dockerfile, /npm ci --omit=dev/);
     assert.match(dockerfile, /^USER 1000:1000$/m);
-    assert.match(dockerfile, /^ENTRYPOINT \["node", "agent\/bin\/edgek8s\.js"\]$/m);
+    assert.match(dockerfile, /^ENTRYPOINT \["node", "--max-semi-space-size=4", "agent\/bin\/edgek8s\.js"\]$/m);
   });
 });

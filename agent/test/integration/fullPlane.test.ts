@@ -4,6 +4,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import {
   type Cluster,
   createNamespace,
+  editDeploymentTemplate,
   edgeDeployment,
   getObject,
   startCluster,
@@ -66,23 +67,11 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
       30_000,
     );
     // Mark the module's pods so kwok simulates a container that keeps failing (see kwok-stages.yaml).
-    const live = await getObject<V1Deployment>(cluster.admin, "Deployment", FLAKY_NS, "flaky");
-    await cluster.admin.apply(
-      {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name: "flaky", namespace: FLAKY_NS },
-        spec: {
-          selector: live?.spec?.selector,
-          template: {
-            metadata: {
-              labels: live?.spec?.template.metadata?.labels,
-              annotations: { [SIMULATE_ANNOTATION]: "crash" },
-            },
-            spec: { containers: [{ name: "flaky", image: "x/flaky:1" }] },
-          },
-        },
-      },
+    await editDeploymentTemplate(
+      cluster.admin,
+      FLAKY_NS,
+      "flaky",
+      { annotations: { [SIMULATE_ANNOTATION]: "crash" } },
       "test-chaos",
     );
     await waitFor(

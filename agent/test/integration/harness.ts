@@ -10,6 +10,7 @@ import {
 import { waitFor } from "../../../scripts/cluster/processes.ts";
 import { toolPath } from "../../../scripts/cluster/tools.ts";
 import { KubeClient } from "../../src/kube/client.ts";
+import { clusterConfigFromFile, clusterConfigFromYaml } from "../../src/kube/config.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
 import { RESOURCES } from "../../src/kube/resources.ts";
 import { locateDesiredDocuments } from "../../src/manifest/document.ts";
@@ -31,7 +32,7 @@ export interface Cluster {
 export async function startCluster(options: ControlPlaneOptions = {}): Promise<Cluster> {
   const plane = await startControlPlane({ ...options, crdFiles: [CRD_FILE] });
   const adminConfig = plane.kubeConfig();
-  return { plane, admin: new KubeClient(adminConfig), adminConfig };
+  return { plane, admin: new KubeClient(clusterConfigFromFile(plane.kubeconfigPath)), adminConfig };
 }
 
 export async function createNamespace(cluster: Cluster, name: string): Promise<void> {
@@ -49,8 +50,8 @@ export async function agentClient(cluster: Cluster, namespace: string): Promise<
       encoding: "utf8",
     });
   kubectl(rbac.map((o) => JSON.stringify(o)).join("\n"));
-  const { kubeConfig } = await cluster.plane.serviceAccountKubeConfig(namespace, AGENT_SA);
-  return new KubeClient(kubeConfig);
+  const { yaml } = await cluster.plane.serviceAccountKubeConfig(namespace, AGENT_SA);
+  return new KubeClient(clusterConfigFromYaml(yaml, cluster.plane.dir));
 }
 
 export const CHART_DIR = fileURLToPath(new URL("../../chart", import.meta.url));
@@ -127,5 +128,47 @@ export async function settle(controller: Controller, plane: ControlPlane, quietM
       return quiet;
     },
     30_000,
+  );
+}
+
+/**
+ * Another writer's edit of a live Deployment's pod template (a person with kubectl, a chaos tool):
+ * server-side apply as `manager` of the given container image and template annotations.
+ */
+export async function editDeploymentTemplate(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  edit: { image?: string; annotations?: Record<string, string> },
+  manager: string,
+): Promise<void> {
+  type LiveDeployment = KubeObject & {
+    spec?: {
+      selector?: unknown;
+      template?: {
+        metadata?: { labels?: Record<string, string> };
+        spec?: { containers?: { name: string; image?: string }[] };
+      };
+    };
+  };
+  const live = await client.get<LiveDeployment>(RESOURCES.Deployment, namespace, name);
+  const container = live?.spec?.template?.spec?.containers?.[0];
+  await client.apply(
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name, namespace },
+      spec: {
+        selector: live?.spec?.selector,
+        template: {
+          metadata: {
+            labels: live?.spec?.template?.metadata?.labels,
+            ...(edit.annotations ? { annotations: edit.annotations } : {}),
+          },
+          spec: { containers: [{ name: container?.name ?? name, image: edit.image ?? container?.image }] },
+        },
+      },
+    },
+    manager,
   );
 }

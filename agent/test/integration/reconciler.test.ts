@@ -6,6 +6,7 @@ import {
   type Cluster,
   agentClient,
   createNamespace,
+  editDeploymentTemplate,
   edgeDeployment,
   getObject,
   settle,
@@ -44,10 +45,9 @@ describe("reconciler against a real API server", () => {
     (await getObject<KubeObject & { status?: EdgeDeploymentStatus }>(cluster.admin, "EdgeDeployment", NS, DEVICE))
       ?.status;
   const deployment = (name: string) => getObject<V1Deployment>(cluster.admin, "Deployment", NS, name);
+  // Server-side apply as the platform team would: no resourceVersion, so the agent's status writes never conflict.
   const updateSpec = async (next: unknown) => {
-    const current = await getObject<KubeObject>(cluster.admin, "EdgeDeployment", NS, DEVICE);
-    const wanted = edgeDeployment(NS, DEVICE, next);
-    await cluster.admin.replace({ ...current, spec: wanted["spec"] });
+    await cluster.admin.apply(edgeDeployment(NS, DEVICE, next), "platform-team");
   };
 
   before(async () => {
@@ -65,7 +65,7 @@ describe("reconciler against a real API server", () => {
   });
 
   it("creates each module's objects with the expected fields, owned by the EdgeDeployment", async () => {
-    const created = await cluster.admin.create(edgeDeployment(NS, DEVICE, sensors(), 3));
+    const created = await cluster.admin.apply(edgeDeployment(NS, DEVICE, sensors(), 3), "platform-team");
     await waitFor("sensor deployment", async () => (await deployment("sensor")) !== undefined, 15_000);
     await settle(controller, cluster.plane);
     const sensor = await deployment("sensor");
@@ -118,22 +118,7 @@ describe("reconciler against a real API server", () => {
 
   it("reverts a hand edit of a field it manages", async () => {
     await settle(controller, cluster.plane);
-    const live = await deployment("sensor");
-    await cluster.admin.apply(
-      {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name: "sensor", namespace: NS },
-        spec: {
-          selector: live?.spec?.selector,
-          template: {
-            metadata: { labels: live?.spec?.template.metadata?.labels },
-            spec: { containers: [{ name: "sensor", image: "evil.example/miner:1" }] },
-          },
-        },
-      },
-      "kubectl-edit",
-    );
+    await editDeploymentTemplate(cluster.admin, NS, "sensor", { image: "evil.example/miner:1" }, "kubectl-edit");
     await waitFor(
       "image reverted",
       async () =>

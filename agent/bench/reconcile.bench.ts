@@ -1,0 +1,183 @@
+// Benchmarks (not tests) of the agent against a real local API server; prints numbers, asserts nothing.
+//   node agent/bench/reconcile.bench.ts [--devices 500] [--modules-per-device 10] [--samples 30]
+// 1. latency from an EdgeDeployment change to all objects applied, for 1, 20 and 50 modules (p50/p99);
+// 2. writes on a no-op resync (from the API server's audit log);
+// 3. RSS of an agent process serving one device with 20 modules, and DEVICES devices × MODULES modules.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { performance } from "node:perf_hooks";
+import { startControlPlane } from "../../scripts/cluster/controlPlane.ts";
+import { freePort, waitFor } from "../../scripts/cluster/processes.ts";
+import { edgeDeployment } from "../test/integration/harness.ts";
+import { CRD_FILE } from "../test/integration/harness.ts";
+import { manifest, userModule } from "../test/fixtures/manifests.ts";
+import { KubeClient } from "../src/kube/client.ts";
+import { clusterConfigFromFile } from "../src/kube/config.ts";
+import type { KubeObject } from "../src/kube/objects.ts";
+import { RESOURCES } from "../src/kube/resources.ts";
+import { Controller } from "../src/reconcile/controller.ts";
+import { silentLogger } from "../src/runtime/log.ts";
+import { DEFAULT_TRANSLATION_DEFAULTS } from "../src/translate/context.ts";
+
+const { values } = parseArgs({
+  options: { devices: { type: "string" }, "modules-per-device": { type: "string" }, samples: { type: "string" } },
+});
+const DEVICES = Number(values.devices ?? 500);
+const MODULES_PER_DEVICE = Number(values["modules-per-device"] ?? 10);
+const SAMPLES = Number(values.samples ?? 30);
+const BIN = new URL("../bin/edgek8s.js", import.meta.url).pathname;
+
+function modules(count: number, tag: string) {
+  return manifest({
+    modules: Object.fromEntries(
+      Array.from({ length: count }, (_, i) => [
+        `module${i}`,
+        userModule(`contoso.azurecr.io/m${i}:${tag}`, {
+          ExposedPorts: { [`${8000 + i}/tcp`]: {} },
+          HostConfig: { Memory: 134217728 },
+        }),
+      ]),
+    ),
+  });
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function main(): Promise<void> {
+  const plane = await startControlPlane({ auditLog: true, crdFiles: [CRD_FILE] });
+  const admin = new KubeClient(clusterConfigFromFile(plane.kubeconfigPath));
+  try {
+    // 1. latency, in-process controller
+    const controller = new Controller(
+      admin,
+      { namespaces: [undefined], defaults: DEFAULT_TRANSLATION_DEFAULTS, workers: 4, resyncMs: 3_600_000 },
+      silentLogger,
+    );
+    await controller.start();
+    for (const count of [1, 20, 50]) {
+      const ns = `bench-latency-${count}`;
+      await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+      await admin.create(edgeDeployment(ns, "device", modules(count, "0")));
+      const allAt = async (tag: string) =>
+        (
+          await admin.list<KubeObject & { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } }>(
+            RESOURCES.Deployment,
+            { namespace: ns },
+          )
+        ).items.filter((d) => d.spec?.template?.spec?.containers?.[0]?.image?.endsWith(`:${tag}`)).length === count;
+      await waitFor("initial", () => allAt("0"), 60_000);
+      const samples: number[] = [];
+      for (let s = 1; s <= SAMPLES; s++) {
+        const start = performance.now();
+        await admin.apply(edgeDeployment(ns, "device", modules(count, String(s))), "bench");
+        while (!(await allAt(String(s)))) await new Promise((r) => setTimeout(r, 2));
+        samples.push(performance.now() - start);
+      }
+      samples.sort((a, b) => a - b);
+      console.log(
+        `change → all objects applied, ${String(count).padStart(2)} modules: p50 ${pct(samples, 50).toFixed(1)} ms  p99 ${pct(samples, 99).toFixed(1)} ms  (${SAMPLES} changes; includes the 2 ms polling of the check)`,
+      );
+    }
+    // 2. writes on a no-op resync
+    await controller.idle();
+    await new Promise((r) => setTimeout(r, 500));
+    const before = plane.writes().length;
+    controller.resync();
+    await controller.idle();
+    await new Promise((r) => setTimeout(r, 500));
+    console.log(
+      `writes on a no-op resync of ${controller.cache.edgeDeploymentKeys().length} EdgeDeployments: ${plane.writes().length - before}`,
+    );
+    await controller.stop();
+
+    // 3. RSS of agent processes
+    writeFileSync(join(plane.dir, "kubeconfig-bench"), readFileSync(plane.kubeconfigPath));
+    const one = await rssOfAgent(plane.kubeconfigPath, ["--namespace", "bench-latency-20"], 1);
+    console.log(`agent RSS, one device with 20 modules: ${one.toFixed(0)} MB`);
+    const start = performance.now();
+    for (let d = 0; d < DEVICES; d++) {
+      const ns = `bench-fleet-${d}`;
+      await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+      await admin.create(edgeDeployment(ns, `device-${d}`, modules(MODULES_PER_DEVICE, "0")));
+    }
+    console.log(`created ${DEVICES} EdgeDeployments in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    const fleet = await rssOfAgent(
+      plane.kubeconfigPath,
+      ["--all-namespaces"],
+      DEVICES + 3,
+      DEVICES * (MODULES_PER_DEVICE + 1),
+    );
+    console.log(`agent RSS, ${DEVICES} devices × ${MODULES_PER_DEVICE} modules in one process: ${fleet.toFixed(0)} MB`);
+  } finally {
+    admin.close();
+    await plane.stop();
+  }
+}
+
+function rss(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid ?? 0}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Starts an agent process, waits until it has applied everything and is idle, and returns its RSS. */
+async function rssOfAgent(
+  kubeconfig: string,
+  scope: string[],
+  edgeDeployments: number,
+  deployments = 0,
+): Promise<number> {
+  const port = await freePort();
+  // The same V8 flag as the image's ENTRYPOINT (agent/Dockerfile).
+  const child = spawn(
+    process.execPath,
+    [
+      "--max-semi-space-size=4",
+      BIN,
+      "agent",
+      "--kubeconfig",
+      kubeconfig,
+      ...scope,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--workers",
+      "8",
+      "--log-level",
+      "error",
+    ],
+    { stdio: "ignore" },
+  );
+  try {
+    const started = performance.now();
+    const metric = async (name: string, labels = "") => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const pattern =
+        labels === "" ? `^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?)$` : `^${name}\\{${labels}\\} (\\d+(?:\\.\\d+)?)$`;
+      return Number(new RegExp(pattern, "m").exec(text)?.[1] ?? 0);
+    };
+    await waitFor(
+      "agent applied everything",
+      async () => {
+        const passes = await metric("edgek8s_reconcile_duration_seconds_count");
+        const depth = await metric("edgek8s_queue_depth");
+        const applied = await metric("edgek8s_applied_objects_total", 'kind="Deployment"');
+        return passes >= edgeDeployments && depth === 0 && applied >= deployments;
+      },
+      900_000,
+      undefined,
+      1000,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    if (deployments > 0)
+      console.log(
+        `  (agent applied ${deployments} Deployments and their objects in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
+    return rss(child);
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+await main();
