@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -22,19 +22,32 @@ describe("tools built by scripts/tools", () => {
     assert.match(run("helm", ["version", "--short"]), /^v3\.\d+\.\d+/);
   });
 
-  it("pulumi version and pulumi plugin ls work offline", () => {
+  /** The CLI never reaches out: no update check, no plugin downloads, a throw-away home. */
+  function offlinePulumi(args: string[]): string {
     const home = mkdtempSync(join(tmpdir(), "edgek8s-pulumi-home-"));
     try {
-      const env = {
+      return run("pulumi", args, {
         ...process.env,
         PULUMI_HOME: home,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      };
-      assert.match(run("pulumi", ["version"], env), /^v3\.\d+\.\d+/);
-      assert.match(run("pulumi", ["plugin", "ls"], env), /NAME\s+KIND\s+VERSION/);
+      });
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  }
+
+  it("the Pulumi CLI is the version of @pulumi/pulumi in package-lock.json", () => {
+    const lock = JSON.parse(readFileSync(new URL("../../package-lock.json", import.meta.url), "utf8")) as {
+      packages: Record<string, { version?: string }>;
+    };
+    const sdk = lock.packages["node_modules/@pulumi/pulumi"]?.version;
+    assert.ok(sdk, "@pulumi/pulumi is in package-lock.json");
+    assert.equal(offlinePulumi(["version"]).trim(), `v${sdk}`);
+  });
+
+  it("pulumi version and pulumi plugin ls work offline", () => {
+    assert.match(offlinePulumi(["version"]), /^v3\.\d+\.\d+/);
+    assert.match(offlinePulumi(["plugin", "ls"]), /NAME\s+KIND\s+VERSION/);
   });
 });
