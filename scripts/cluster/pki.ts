@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -41,7 +42,8 @@ async function signed(
     pki.caCert,
     "-CAkey",
     pki.caKey,
-    "-CAcreateserial",
+    "-set_serial",
+    `0x${randomBytes(16).toString("hex")}`,
     "-out",
     cert,
     "-days",
@@ -51,6 +53,9 @@ async function signed(
   ]);
   return { cert, key };
 }
+
+// Each certificate gets its own random serial: a shared serial file (-CAcreateserial) races when two
+// certificates are signed at once.
 
 /** A throw-away CA, apiserver serving certificate, admin client certificate and service-account key (EC P-256, openssl). */
 export async function createPki(dir: string): Promise<Pki> {
