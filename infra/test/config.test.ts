@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { CONFIG_NAMESPACE, formatConfigIssue, parseStackConfig } from "../config.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** The `edgek8s:*` values of a stack file, keyed without the namespace, as index.ts reads them. */
+function stackValues(stack: string): Record<string, unknown> {
+  const doc = parse(readFileSync(new URL(`Pulumi.${stack}.yaml`, ROOT), "utf8")) as { config: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.entries(doc.config)
+      .filter(([k]) => k.startsWith(`${CONFIG_NAMESPACE}:`))
+      .map(([k, v]) => [k.slice(CONFIG_NAMESPACE.length + 1), v]),
+  );
+}
+
+const local = () => structuredClone(stackValues("local"));
+
+function problems(values: Record<string, unknown>): string[] {
+  const result = parseStackConfig(values);
+  if (result.ok) assert.fail("expected the configuration to be rejected");
+  return result.issues.map(formatConfigIssue);
+}
+
+describe("stack configuration", () => {
+  for (const stack of ["local", "dev"]) {
+    it(`Pulumi.${stack}.yaml is valid`, () => {
+      const result = parseStackConfig(stackValues(stack));
+      assert.ok(result.ok, result.ok ? "" : result.issues.map(formatConfigIssue).join("\n"));
+    });
+  }
+
+  it("fills defaults: agent per cluster, baseline pod security, S1", () => {
+    const result = parseStackConfig(stackValues("local"));
+    assert.ok(result.ok);
+    assert.deepEqual(result.config.clusters["local"]?.agent, {
+      mode: "cluster",
+      image: "ghcr.io/edgek8s/agent:0.1.0",
+      replicas: 1,
+      namespace: "edgek8s-system",
+    });
+    assert.equal(result.config.namespaceDefaults.podSecurity, "baseline");
+  });
+
+  const cases: [string, (v: Record<string, unknown>) => void, RegExp][] = [
+    [
+      "a value of the wrong type",
+      (v) => ((v["clusters"] as Record<string, { agent: { replicas: unknown } }>)["local"]!.agent.replicas = "two"),
+      /^edgek8s:clusters\.local\.agent\.replicas: expected number, received string$/,
+    ],
+    [
+      "an unknown device cluster",
+      (v) => ((v["devices"] as Record<string, { cluster: string }>)["line3-gw"]!.cluster = "plant-east"),
+      /^edgek8s:devices\.line3-gw\.cluster: unknown cluster "plant-east"; clusters: local$/,
+    ],
+    [
+      "a local device without a manifest",
+      (v) => delete (v["devices"] as Record<string, { manifest?: string }>)["line3-gw"]!.manifest,
+      /^edgek8s:devices\.line3-gw\.manifest: is required with hub mode none/,
+    ],
+    [
+      "a device id IoT Hub would reject",
+      (v) =>
+        ((v["devices"] as Record<string, unknown>)["line 4/gw"] = {
+          cluster: "local",
+          manifest: "deployments/quickstart.json",
+        }),
+      /^edgek8s:devices\.line 4\/gw: device id may only contain/,
+    ],
+    [
+      "a misspelt key",
+      (v) => ((v["clusters"] as Record<string, Record<string, unknown>>)["local"]!["kubeConfig"] = "x"),
+      /^edgek8s:clusters\.local\.kubeConfig: unknown key; known keys: kubeconfig, context, agent$/,
+    ],
+    [
+      "an unknown top-level key",
+      (v) => (v["devcies"] = {}),
+      /^edgek8s:devcies: unknown key; known keys: hub, clusters, devices, namespaceDefaults$/,
+    ],
+    [
+      "a Basic IoT Hub tier",
+      (v) => (v["hub"] = { mode: "azure", name: "hub-1", resourceGroup: "rg", location: "westeurope", sku: "B1" }),
+      /^edgek8s:hub\.sku: must be F1, S1, S2 or S3/,
+    ],
+    ["an unknown hub mode", (v) => (v["hub"] = { mode: "aws" }), /^edgek8s:hub(\.mode)?: /],
+    ["no cluster", (v) => (v["clusters"] = {}), /^edgek8s:clusters: needs at least one cluster$/],
+    [
+      "tags over IoT Hub's 8 KB",
+      (v) => ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = { notes: "x".repeat(9000) }),
+      /^edgek8s:devices\.line3-gw\.tags: are 9012 bytes; IoT Hub allows 8192$/,
+    ],
+    [
+      "two devices sharing a namespace",
+      (v) =>
+        ((v["devices"] as Record<string, unknown>)["Line3_GW"] = {
+          cluster: "local",
+          manifest: "deployments/quickstart.json",
+        }),
+      /^edgek8s:devices\.Line3_GW: devices "line3-gw" and "Line3_GW" would share the namespace msiot-local-hub-line3-gw$/,
+    ],
+  ];
+  for (const [name, mutate, expected] of cases) {
+    it(`rejects ${name}, naming the key`, () => {
+      const values = local();
+      mutate(values);
+      const found = problems(values);
+      assert.ok(
+        found.some((p) => expected.test(p)),
+        `expected ${String(expected)}, got:\n${found.join("\n")}`,
+      );
+    });
+  }
+});
