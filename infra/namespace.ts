@@ -1,0 +1,90 @@
+import { deviceNamespace, hubName, k8sName } from "@edgek8s/agent";
+import { type StackConfig, hubHostName } from "./config.ts";
+
+/** A Kubernetes object as the program creates it (whatever resource type ends up carrying it). */
+export interface ObjectSpec {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  readonly [field: string]: unknown;
+}
+
+/** The ports edgeHub serves to downstream devices: MQTT, AMQP and both over WebSockets (HTTPS). */
+export const EDGE_HUB_PORTS = [8883, 5671, 443] as const;
+
+export function deviceLabels(config: StackConfig, deviceId: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/managed-by": "edgek8s-pulumi",
+    "app.kubernetes.io/part-of": "edgek8s",
+    "edgek8s.io/device": k8sName(deviceId),
+    "edgek8s.io/hub": k8sName(hubName(hubHostName(config))),
+  };
+}
+
+/**
+ * The objects that make a device's namespace, `msiot-<hub>-<device>`: the Namespace with Pod Security
+ * labels, NetworkPolicies that deny ingress except within the device and to edgeHub's gateway
+ * ports, and the configured ResourceQuota and LimitRange. Pure: the program wraps each in a resource.
+ */
+export function deviceNamespaceObjects(config: StackConfig, deviceId: string): ObjectSpec[] {
+  const namespace = deviceNamespace(hubHostName(config), deviceId);
+  const labels = deviceLabels(config, deviceId);
+  const level = config.namespaceDefaults.podSecurity;
+  const meta = (name: string) => ({ name, namespace, labels });
+  const objects: ObjectSpec[] = [
+    {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: namespace,
+        labels: {
+          ...labels,
+          "pod-security.kubernetes.io/enforce": level,
+          "pod-security.kubernetes.io/warn": "restricted",
+          "pod-security.kubernetes.io/audit": "restricted",
+        },
+        annotations: { "edgek8s.io/device-id": deviceId, "edgek8s.io/hub": hubHostName(config) },
+      },
+    },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta("default-deny-ingress"),
+      spec: { podSelector: {}, policyTypes: ["Ingress"] },
+    },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta("allow-within-device"),
+      spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] },
+    },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta("allow-edgehub-gateway"),
+      spec: {
+        podSelector: { matchLabels: { "edgek8s.io/module": "edgehub" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ ports: EDGE_HUB_PORTS.map((port) => ({ protocol: "TCP", port })) }],
+      },
+    },
+  ];
+  const quota = config.namespaceDefaults.resourceQuota;
+  if (quota)
+    objects.push({ apiVersion: "v1", kind: "ResourceQuota", metadata: meta("device-quota"), spec: { hard: quota } });
+  const limits = config.namespaceDefaults.limitRange;
+  if (limits) {
+    objects.push({
+      apiVersion: "v1",
+      kind: "LimitRange",
+      metadata: meta("device-defaults"),
+      spec: { limits: [{ type: "Container", ...limits }] },
+    });
+  }
+  return objects;
+}
