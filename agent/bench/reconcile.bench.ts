@@ -4,8 +4,7 @@
 // 2. writes on a no-op resync (from the API server's audit log);
 // 3. RSS of an agent process serving one device with 20 modules, and DEVICES devices × MODULES modules.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { startControlPlane } from "../../scripts/cluster/controlPlane.ts";
@@ -94,7 +93,6 @@ async function main(): Promise<void> {
     await controller.stop();
 
     // 3. RSS of agent processes
-    writeFileSync(join(plane.dir, "kubeconfig-bench"), readFileSync(plane.kubeconfigPath));
     const one = await rssOfAgent(plane.kubeconfigPath, ["--namespace", "bench-latency-20"], 1);
     console.log(`agent RSS, one device with 20 modules: ${one.toFixed(0)} MB`);
     const start = performance.now();

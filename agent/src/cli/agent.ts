@@ -142,7 +142,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     ready: () => (elector && !elector.isLeader ? true : started && controller.ready),
     metrics: () => {
       metrics.leader.set({}, elector ? (elector.isLeader ? 1 : 0) : 1);
-      return metrics.render();
+      return controller.renderMetrics();
     },
   });
   log.info("agent starting", {

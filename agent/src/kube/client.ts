@@ -33,11 +33,7 @@ export interface Selector {
   readonly fieldSelector?: string | undefined;
 }
 
-/** Writes the agent counts, for metrics. */
-export interface ClientCounters {
-  requests: number;
-  writes: number;
-}
+const TOKEN_REREAD_MS = 60_000;
 
 function query(params: Record<string, string | number | boolean | undefined>): string {
   const entries = Object.entries(params).filter((e): e is [string, string | number | boolean] => e[1] !== undefined);
@@ -51,8 +47,8 @@ function query(params: Record<string, string | number | boolean | undefined>): s
  * from a kubeconfig or the pod's ServiceAccount (see config.ts); connections are kept alive.
  */
 export class KubeClient {
-  readonly counters: ClientCounters = { requests: 0, writes: 0 };
   private readonly config: ClusterConfig;
+  private cachedToken: { value: string; readAt: number } | undefined;
   private readonly server: URL;
   private readonly agent: Agent;
 
@@ -69,15 +65,20 @@ export class KubeClient {
     });
   }
 
-  private token(): string | undefined {
-    if (this.config.tokenFile !== undefined) return readFileSync(this.config.tokenFile, "utf8").trim();
-    return this.config.token;
+  /** A token file (a projected ServiceAccount token rotates) is read again at most once a minute, not per request. */
+  private token(now = Date.now()): string | undefined {
+    const file = this.config.tokenFile;
+    if (file === undefined) return this.config.token;
+    if (!this.cachedToken || now - this.cachedToken.readAt > TOKEN_REREAD_MS) {
+      this.cachedToken = { value: readFileSync(file, "utf8").trim(), readAt: now };
+    }
+    return this.cachedToken.value;
   }
 
-  private options(method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
+  private options(method: string, path: string, headers: Record<string, string>): RequestOptions {
     const token = this.token();
     const url = new URL(path, this.server);
-    return Promise.resolve({
+    return {
       method,
       headers: {
         accept: "application/json",
@@ -88,7 +89,7 @@ export class KubeClient {
       hostname: url.hostname,
       port: url.port,
       path: `${url.pathname}${url.search}`,
-    });
+    };
   }
 
   private async send(
@@ -102,9 +103,7 @@ export class KubeClient {
       payload === undefined
         ? {}
         : { "content-type": contentType, "content-length": String(Buffer.byteLength(payload)) };
-    const options = await this.options(method, path, headers);
-    this.counters.requests++;
-    if (method !== "GET") this.counters.writes++;
+    const options = this.options(method, path, headers);
     return new Promise((resolve, reject) => {
       const req = request(options, resolve);
       req.on("error", reject);
@@ -179,8 +178,7 @@ export class KubeClient {
         fieldSelector: selector.fieldSelector,
         timeoutSeconds: 300,
       });
-    const options = await this.options("GET", path, {});
-    this.counters.requests++;
+    const options = this.options("GET", path, {});
     await new Promise<void>((resolve, reject) => {
       const req = request({ ...options, signal }, (response) => {
         if ((response.statusCode ?? 0) >= 400) {

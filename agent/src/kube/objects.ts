@@ -20,10 +20,8 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-export function objectKey(namespace: string | undefined, name: string | undefined): string {
-  return namespace ? `${namespace}/${name ?? ""}` : (name ?? "");
-}
-
+/** `namespace/name`, or `name` for cluster-scoped objects: the key of caches and the work queue. */
 export function keyOf(object: KubeObject): string {
-  return objectKey(object.metadata?.namespace, object.metadata?.name);
+  const { namespace, name = "" } = object.metadata ?? {};
+  return namespace ? `${namespace}/${name}` : name;
 }

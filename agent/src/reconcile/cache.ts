@@ -27,6 +27,8 @@ export class ClusterCache {
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly owned = new Map<OwnedKind, ByNamespace>();
   private readonly edgeDeployments = new Map<string, KubeObject>();
+  /** EdgeDeployment keys by namespace, so a pod event finds its device without scanning them all. */
+  private readonly edgeDeploymentsByNamespace = new Map<string, Set<string>>();
 
   constructor(
     client: KubeClient,
@@ -44,10 +46,13 @@ export class ClusterCache {
           {
             onUpsert: (o) => {
               this.edgeDeployments.set(key(o), o);
+              const keys = this.edgeDeploymentsByNamespace.get(o.metadata?.namespace ?? "") ?? new Set<string>();
+              this.edgeDeploymentsByNamespace.set(o.metadata?.namespace ?? "", keys.add(key(o)));
               onEdgeDeployment(key(o));
             },
             onDelete: (o) => {
               this.edgeDeployments.delete(key(o));
+              this.edgeDeploymentsByNamespace.get(o.metadata?.namespace ?? "")?.delete(key(o));
               onEdgeDeployment(key(o));
             },
           },
@@ -96,6 +101,10 @@ export class ClusterCache {
 
   edgeDeployment(key: string): KubeObject | undefined {
     return this.edgeDeployments.get(key);
+  }
+
+  edgeDeploymentKeysIn(namespace: string): string[] {
+    return [...(this.edgeDeploymentsByNamespace.get(namespace) ?? [])];
   }
 
   edgeDeploymentKeys(): string[] {

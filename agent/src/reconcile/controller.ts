@@ -62,11 +62,17 @@ export class Controller {
     }
     const device = object.metadata?.labels?.[LABEL.device];
     if (device === undefined) return;
-    for (const key of this.cache.edgeDeploymentKeys()) {
-      if (!key.startsWith(`${namespace}/`)) continue;
+    for (const key of this.cache.edgeDeploymentKeysIn(namespace)) {
       const spec = this.cache.edgeDeployment(key)?.["spec"] as { deviceId?: string } | undefined;
       if (spec?.deviceId !== undefined && k8sName(spec.deviceId) === device) this.queue.add(key);
     }
+  }
+
+  /** Gauges are read when scraped, not recomputed on every pass. */
+  renderMetrics(): string {
+    this.metrics.queueDepth.set({}, this.queue.length);
+    this.metrics.cachedObjects.set({}, this.cache.size());
+    return this.metrics.render();
   }
 
   get ready(): boolean {
@@ -104,7 +110,6 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
-      this.metrics.queueDepth.set({}, this.queue.length);
       const start = performance.now();
       try {
         const result = await this.reconciler.reconcile(key);
@@ -118,7 +123,6 @@ export class Controller {
         this.log.warn("reconcile failed; retrying", { key, error: (error as Error).message, retryInMs: delay });
       } finally {
         this.metrics.reconcileDuration.observe((performance.now() - start) / 1000);
-        this.metrics.cachedObjects.set({}, this.cache.size());
         this.queue.done(key);
       }
     }

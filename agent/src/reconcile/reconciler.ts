@@ -13,7 +13,7 @@ import type { Metrics } from "../runtime/metrics.ts";
 import { type Outcome, edgeDeploymentStatus } from "../status/deploymentStatus.ts";
 import type { TranslationDefaults } from "../translate/context.ts";
 import { LABEL } from "../translate/labels.ts";
-import { translate } from "../translate/translate.ts";
+import { KIND_ORDER, translate } from "../translate/translate.ts";
 
 export const FIELD_MANAGER = "edgek8s-agent";
 const APPLY_CONCURRENCY = 16;
@@ -41,13 +41,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-const APPLIED_KINDS: readonly OwnedKind[] = [
-  "Secret",
-  "PersistentVolumeClaim",
-  "ServiceAccount",
-  "Service",
-  "Deployment",
-];
 
 export interface ReconcileResult {
   readonly applied: number;
@@ -159,7 +152,7 @@ export class Reconciler {
   }
 
   private liveObjects(namespace: string, ownerUid: string) {
-    const owned = APPLIED_KINDS.flatMap((kind) => this.cache.ownedIn(kind, namespace)).filter((o) =>
+    const owned = KIND_ORDER.flatMap((kind) => this.cache.ownedIn(kind, namespace)).filter((o) =>
       o.metadata?.ownerReferences?.some((r) => r.uid === ownerUid),
     );
     return {
