@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { deviceIdProblem, hostNameProblem } from "@edgek8s/agent/naming";
 import { deviceNamespace } from "@edgek8s/agent";
@@ -185,4 +186,24 @@ export function parseStackConfig(
   }
   const issues = crossCheck(result.data);
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config: result.data };
+}
+
+/**
+ * The stack's `edgek8s:*` values as Pulumi holds them (structured values arrive as JSON text). The
+ * only reader of Pulumi configuration in the program; every key, known or not, goes to the schema.
+ */
+export function readConfigValues(
+  all: Readonly<Record<string, string>> = pulumi.runtime.allConfig(),
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [key, text] of Object.entries(all)) {
+    if (!key.startsWith(prefix)) continue;
+    try {
+      values[key.slice(prefix.length)] = JSON.parse(text);
+    } catch {
+      values[key.slice(prefix.length)] = text;
+    }
+  }
+  return values;
 }

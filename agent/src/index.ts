@@ -1,4 +1,5 @@
 export { parseManifest, parseDesired, type ParseResult } from "./manifest/parse.ts";
+export { locateDesiredDocuments } from "./manifest/document.ts";
 export { desiredStatusFor, formatIssue, type ManifestIssue, type ManifestWarning } from "./manifest/issues.ts";
 export type { DeploymentManifest, ModuleSpec } from "./manifest/model.ts";
 export { translate, type Translation, type ManagedObject, KIND_ORDER } from "./translate/translate.ts";
@@ -8,3 +9,7 @@ export {
   type TranslationDefaults,
 } from "./translate/context.ts";
 export { deviceNamespace, hubName, k8sName } from "./naming/k8sName.ts";
+export { edgeDeploymentCrd } from "./crd/crd.ts";
+export { API_VERSION as EDGE_DEPLOYMENT_API_VERSION, KIND as EDGE_DEPLOYMENT_KIND } from "./crd/edgeDeployment.ts";
+export type { EdgeDeploymentSpec, EdgeDeploymentStatus } from "./crd/edgeDeployment.ts";
+export { DEVICE_CREDENTIALS_SECRET, DEVICE_CONNECTION_STRING_KEY } from "./hub/credentials.ts";

@@ -223,6 +223,20 @@ describe("module runtime status (DESIGN §7)", () => {
       if (exitCode !== undefined) assert.equal(status.exitCode, exitCode);
     });
   }
+  it("failed, with the cluster's reason, when the ReplicaSet cannot create pods; unknown while it just has none", () => {
+    const message = 'pods "x" is forbidden: violates PodSecurity "baseline:latest": hostPath volumes';
+    const refused = moduleRuntimeStatus(
+      module,
+      "1.0",
+      { status: { conditions: [{ type: "ReplicaFailure", status: "True", reason: "FailedCreate", message }] } },
+      [],
+    );
+    assert.equal(refused.runtimeStatus, "failed");
+    assert.equal(refused.statusDescription, `pods cannot be created: ${message}`);
+    const waiting = moduleRuntimeStatus(module, "1.0", { status: { conditions: [] } }, []);
+    assert.deepEqual([waiting.runtimeStatus, waiting.statusDescription], ["unknown", "no pod yet"]);
+  });
+
   it("restartCount, times and unhealthy (not ready with a liveness probe)", () => {
     const restarted = moduleRuntimeStatus(module, "1.0", undefined, [
       pod({

@@ -342,6 +342,13 @@ async function startNodeComponents(
       logs("kwok"),
       detached,
     ),
+    new ManagedProcess(
+      "volume-provisioner",
+      process.execPath,
+      [fileURLToPath(new URL("./provisioner.ts", import.meta.url)), "--kubeconfig", kubeconfig],
+      logs("volume-provisioner"),
+      detached,
+    ),
   ];
   for (const c of components) {
     plane.processes.push(c);

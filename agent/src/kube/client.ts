@@ -209,9 +209,16 @@ export class KubeClient {
     });
   }
 
-  /** Server-side apply as `fieldManager`, taking ownership of conflicting fields (the agent is the owner of record). */
-  async apply<T extends KubeObject>(object: KubeObject, fieldManager: string, subresource?: "status"): Promise<T> {
-    const type = resourceFor(object.kind ?? "");
+  /**
+   * Server-side apply as `fieldManager`, taking ownership of conflicting fields (the caller is the owner
+   * of record). `type` is needed only for kinds outside RESOURCES.
+   */
+  async apply<T extends KubeObject>(
+    object: KubeObject,
+    fieldManager: string,
+    subresource?: "status",
+    type: ResourceType = resourceFor(object.kind ?? ""),
+  ): Promise<T> {
     const path =
       resourcePath(type, object.metadata?.namespace, object.metadata?.name) +
       (subresource ? `/${subresource}` : "") +

@@ -61,7 +61,8 @@ function withTimes(
  * A module's runtime status from its pods, as the original agent mapped it (DESIGN §7):
  * running → running (unhealthy when not ready though it has a liveness probe); waiting → backoff;
  * terminated exit 0 → stopped, otherwise failed; pod Succeeded → stopped, Failed → failed,
- * Unknown → unknown. A stopped module with no pod is stopped.
+ * Unknown → unknown. A stopped module with no pod is stopped; one whose pods the cluster refuses to
+ * create (ReplicaFailure) has failed.
  */
 export function moduleRuntimeStatus(
   module: TranslatedModule,
@@ -75,6 +76,18 @@ export function moduleRuntimeStatus(
     if (module.status === "stopped")
       return withTimes(
         { ...base, runtimeStatus: "stopped", statusDescription: "stopped by the deployment manifest" },
+        undefined,
+      );
+    // The ReplicaSet could not create a pod (Pod Security, quota, a missing ServiceAccount …): the
+    // module has failed, and the reason is what the user must fix.
+    const refused = deployment?.status?.conditions?.find((c) => c.type === "ReplicaFailure" && c.status === "True");
+    if (refused)
+      return withTimes(
+        {
+          ...base,
+          runtimeStatus: "failed",
+          statusDescription: `pods cannot be created: ${refused.message ?? refused.reason ?? ""}`,
+        },
         undefined,
       );
     return withTimes(

@@ -1,0 +1,107 @@
+import * as pulumi from "@pulumi/pulumi";
+import { deviceNamespace } from "@edgek8s/agent";
+import { type StackConfig, hubHostName } from "../config.ts";
+import type { DesiredDocuments } from "../manifests.ts";
+import { deviceNamespaceObjects } from "../namespace.ts";
+import { agentReleaseValues, deviceCredentialsSecret, edgeDeploymentObject } from "../objects.ts";
+import { DeviceIdentity } from "../providers/deviceIdentity.ts";
+import { HelmRelease } from "../providers/helmRelease.ts";
+import { KubeObject } from "../providers/kubeObject.ts";
+import { AGENT_CHART, AGENT_RELEASE, type EdgeCluster, agentChartDigest } from "./cluster.ts";
+import type { EdgeHub } from "./hub.ts";
+
+export interface EdgeDeviceArgs {
+  readonly config: StackConfig;
+  readonly hub: EdgeHub;
+  readonly cluster: EdgeCluster;
+  /** Local mode: the manifest that becomes the device's EdgeDeployment. */
+  readonly manifest?: DesiredDocuments | undefined;
+}
+
+/**
+ * One edge device: its namespace `msiot-<hub>-<device>` with Pod Security labels, NetworkPolicies,
+ * quota and limits; in hub mode its IoT Hub identity and a Secret with its own connection string;
+ * in local mode its EdgeDeployment; in `device` agent mode its own agent release. The logical name
+ * is the device id.
+ */
+export class EdgeDevice extends pulumi.ComponentResource {
+  readonly deviceId: string;
+  readonly namespace: string;
+  /** The device's own connection string (secret); undefined without Azure. */
+  readonly connectionString: pulumi.Output<string> | undefined;
+
+  constructor(deviceId: string, args: EdgeDeviceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("edgek8s:index:EdgeDevice", deviceId, {}, opts);
+    const { config, hub, cluster } = args;
+    const device = config.devices[deviceId];
+    if (!device) throw new Error(`EdgeDevice: device "${deviceId}" is not in the stack configuration`);
+    this.deviceId = deviceId;
+    this.namespace = deviceNamespace(hubHostName(config), deviceId);
+    const connection = { kubeconfig: cluster.kubeconfig, context: cluster.context };
+
+    const [namespaceObject, ...contents] = deviceNamespaceObjects(config, deviceId);
+    if (!namespaceObject) throw new Error("deviceNamespaceObjects returned no Namespace");
+    const namespace = new KubeObject(
+      `${deviceId}-namespace`,
+      { ...connection, object: namespaceObject },
+      { parent: this },
+    );
+    const inNamespace = { parent: this, dependsOn: [namespace] };
+    for (const object of contents) {
+      new KubeObject(
+        `${deviceId}-${object.kind.toLowerCase()}-${object.metadata.name}`,
+        { ...connection, object },
+        inNamespace,
+      );
+    }
+
+    if (hub.registryConnectionString !== undefined) {
+      const identity = new DeviceIdentity(
+        `${deviceId}-identity`,
+        {
+          hubConnectionString: hub.registryConnectionString,
+          hubHostName: hub.hostName,
+          deviceId,
+          tags: device.tags ?? {},
+        },
+        { parent: this },
+      );
+      this.connectionString = identity.connectionString;
+      new KubeObject(
+        `${deviceId}-credentials`,
+        {
+          ...connection,
+          object: identity.connectionString.apply((cs) => deviceCredentialsSecret(config, deviceId, cs)),
+          secret: true,
+        },
+        inNamespace,
+      );
+    } else {
+      this.connectionString = undefined;
+    }
+
+    if (args.manifest !== undefined) {
+      new KubeObject(
+        `${deviceId}-edgedeployment`,
+        { ...connection, object: edgeDeploymentObject(config, deviceId, args.manifest) },
+        { parent: this, dependsOn: [namespace, cluster.crd] },
+      );
+    }
+
+    if (cluster.agent.mode === "device") {
+      new HelmRelease(
+        `${deviceId}-agent`,
+        {
+          ...connection,
+          name: AGENT_RELEASE,
+          namespace: this.namespace,
+          chart: AGENT_CHART,
+          chartDigest: agentChartDigest(),
+          values: agentReleaseValues(cluster.agent, this.namespace),
+        },
+        { parent: this, dependsOn: [namespace, cluster.crd] },
+      );
+    }
+    this.registerOutputs({ namespace: this.namespace, connectionString: this.connectionString });
+  }
+}

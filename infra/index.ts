@@ -1,0 +1,26 @@
+// The Pulumi program: read and validate the stack's inputs once, then declare the stack.
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as pulumi from "@pulumi/pulumi";
+import { readConfigValues } from "./config.ts";
+import { loadStackInputs } from "./inputs.ts";
+import { defineStack } from "./stack.ts";
+
+/** Paths in the stack configuration are relative to the project root (where Pulumi.yaml is). */
+const root = fileURLToPath(new URL("../", import.meta.url));
+const loaded = loadStackInputs(
+  readConfigValues(),
+  root,
+  (path) => (existsSync(path) ? readFileSync(path, "utf8") : undefined),
+  process.env,
+);
+if (!loaded.ok) {
+  throw new pulumi.RunError(
+    `invalid stack configuration:\n${loaded.issues.map((i) => `  ${i.key}: ${i.message}`).join("\n")}`,
+  );
+}
+const stack = defineStack(loaded.inputs);
+
+export const hubHostName = stack.hubHostName;
+export const devices = stack.devices;
+export const deviceConnectionStrings = stack.deviceConnectionStrings;

@@ -1,0 +1,311 @@
+// `npm run local [-- up|destroy|status]`: the README's main job. Brings the `local` stack up for
+// real — local control plane, `pulumi up --stack local` with a file backend, the Edge Agent as a
+// process — waits for every module, and prints a table of devices and module statuses.
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { parse, stringify } from "yaml";
+import { KubeClient, type KubeObject, clusterConfigFromYaml } from "../../agent/src/kube/index.ts";
+import type { EdgeDeploymentStatus } from "../../agent/src/crd/edgeDeployment.ts";
+import { clusterRunning, clusterUp, defaultClusterDir, kubeconfigOf } from "../cluster/localCluster.ts";
+import { toolPath } from "../cluster/tools.ts";
+import { type DeviceRow, formatTable, settled } from "./table.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const STACK = "local";
+
+const USAGE = `Usage: npm run local [-- COMMAND] [options]
+
+Commands:
+  up        (default) start the local cluster if needed, pulumi up --stack local, start the agent,
+            wait until every module runs and print the devices and their modules
+  destroy   pulumi destroy --stack local, then stop the agent (the cluster keeps running;
+            add --cluster to stop it too)
+  status    print the devices and their modules
+
+Options:
+  --timeout SECONDS   how long up waits for modules to run (default 180)
+  --cluster           with destroy: also stop the local cluster
+  -h, --help          show this help
+
+Environment: EDGEK8S_STATE (default .state) holds the cluster, the Pulumi file backend and the agent's
+log. The local stack's secrets use an empty passphrase (PULUMI_CONFIG_PASSPHRASE); it holds none.`;
+
+interface Options {
+  readonly command: "up" | "destroy" | "status";
+  readonly timeoutSeconds: number;
+  readonly withCluster: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): Options {
+  let command: Options["command"] = "up";
+  let timeoutSeconds = 180;
+  let withCluster = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "up" || arg === "destroy" || arg === "status") command = arg;
+    else if (arg === "--cluster") withCluster = true;
+    else if (arg === "--timeout") {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value <= 0) throw new UsageError("--timeout: expected a whole number of seconds");
+      timeoutSeconds = value;
+    } else throw new UsageError(`unknown argument "${arg}"`);
+  }
+  return { command, timeoutSeconds, withCluster };
+}
+
+const state = process.env["EDGEK8S_STATE"] ?? join(ROOT, ".state");
+const clusterDir = defaultClusterDir();
+const agentDir = join(state, "agent");
+const log = (line: string): void => {
+  console.log(`[local] ${line}`);
+};
+
+function pulumiEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    // This Node first (the language host runs `node`), then the CLI's plugins beside it.
+    PATH: [dirname(process.execPath), dirname(toolPath("pulumi")), process.env["PATH"]].join(":"),
+    PULUMI_HOME: join(state, "pulumi-home"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_CONFIG_PASSPHRASE: process.env["PULUMI_CONFIG_PASSPHRASE"] ?? "",
+    PULUMI_BACKEND_URL: `file://${join(state, "pulumi")}`,
+    EDGEK8S_HELM: toolPath("helm"),
+    NODE_OPTIONS: [process.env["NODE_OPTIONS"], "--no-deprecation"].filter(Boolean).join(" "),
+  };
+}
+
+/**
+ * The stack's config file. With the default state folder it is Pulumi.local.yaml itself; with
+ * another (EDGEK8S_STATE) a copy whose local cluster points at that folder's kubeconfig.
+ */
+function configFile(): string {
+  const original = join(ROOT, "Pulumi.local.yaml");
+  const kubeconfig = kubeconfigOf(clusterDir);
+  const doc = parse(readFileSync(original, "utf8")) as { config: Record<string, unknown> };
+  const clusters = doc.config["edgek8s:clusters"] as Record<string, { kubeconfig?: string }>;
+  const local = clusters["local"];
+  if (!local || join(ROOT, local.kubeconfig ?? "") === kubeconfig) return original;
+  local.kubeconfig = kubeconfig;
+  const derived = join(state, "Pulumi.local.yaml");
+  writeFileSync(derived, stringify(doc));
+  return derived;
+}
+
+async function pulumi(args: readonly string[]): Promise<void> {
+  const child = spawn(
+    toolPath("pulumi"),
+    [...args, "--stack", STACK, "--non-interactive", "--config-file", configFile()],
+    {
+      cwd: ROOT,
+      env: pulumiEnv(),
+      stdio: "inherit",
+    },
+  );
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  if (code !== 0) throw new Error(`pulumi ${args[0] ?? ""} failed (exit ${String(code)})`);
+}
+
+function ensureStack(): void {
+  mkdirSync(join(state, "pulumi"), { recursive: true });
+  const env = pulumiEnv();
+  const pulumiBin = toolPath("pulumi");
+  try {
+    execFileSync(pulumiBin, ["stack", "select", STACK, "--non-interactive"], { cwd: ROOT, env, stdio: "pipe" });
+  } catch {
+    execFileSync(pulumiBin, ["stack", "init", STACK, "--secrets-provider", "passphrase", "--non-interactive"], {
+      cwd: ROOT,
+      env,
+      stdio: "pipe",
+    });
+  }
+}
+
+function adminClient(): KubeClient {
+  return new KubeClient(clusterConfigFromYaml(readFileSync(kubeconfigOf(clusterDir), "utf8"), clusterDir));
+}
+
+function agentPid(): number | undefined {
+  const file = join(agentDir, "pid");
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, "utf8"));
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopAgent(): Promise<void> {
+  const pid = agentPid();
+  if (pid === undefined) return;
+  process.kill(pid, "SIGTERM");
+  for (let i = 0; i < 100 && agentPid() !== undefined; i++) await sleep(100);
+  if (agentPid() !== undefined) process.kill(pid, "SIGKILL");
+  rmSync(join(agentDir, "pid"), { force: true });
+  log(`agent (pid ${String(pid)}) stopped`);
+}
+
+/**
+ * Runs the agent as a process with the credentials of the ServiceAccount the Helm release made, so
+ * the chart's RBAC is what it works with (the release's own pod runs on a kwok node, which runs no
+ * containers).
+ */
+async function startAgent(): Promise<void> {
+  await stopAgent();
+  mkdirSync(agentDir, { recursive: true });
+  const kubectl = (args: string[]) =>
+    execFileSync(toolPath("kubectl"), ["--kubeconfig", kubeconfigOf(clusterDir), ...args], { encoding: "utf8" });
+  const token = kubectl(["create", "token", "edgek8s-agent", "-n", "edgek8s-system", "--duration", "24h"]).trim();
+  const admin = parse(readFileSync(kubeconfigOf(clusterDir), "utf8")) as {
+    clusters: { cluster: Record<string, unknown> }[];
+  };
+  const cluster = admin.clusters[0]?.cluster ?? {};
+  const kubeconfig = join(agentDir, "kubeconfig");
+  writeFileSync(
+    kubeconfig,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "local", cluster }],
+      users: [{ name: "edgek8s-agent", user: { token } }],
+      contexts: [{ name: "agent", context: { cluster: "local", user: "edgek8s-agent" } }],
+      "current-context": "agent",
+    }),
+    { mode: 0o600 },
+  );
+  const out = openSync(join(agentDir, "agent.log"), "a");
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, "agent/bin/edgek8s.js"),
+      "agent",
+      "--all-namespaces",
+      "--kubeconfig",
+      kubeconfig,
+      "--listen",
+      "127.0.0.1:0",
+    ],
+    { detached: true, stdio: ["ignore", out, out] },
+  );
+  closeSync(out);
+  child.unref();
+  writeFileSync(join(agentDir, "pid"), String(child.pid));
+  log(
+    `agent started (pid ${String(child.pid)}), as ServiceAccount edgek8s-system/edgek8s-agent; log: ${join(agentDir, "agent.log")}`,
+  );
+}
+
+type EdgeDeploymentObject = KubeObject & {
+  spec?: { deviceId?: string };
+  status?: EdgeDeploymentStatus;
+};
+
+async function deviceRows(client: KubeClient): Promise<DeviceRow[]> {
+  const list = await client.list<EdgeDeploymentObject>({
+    apiVersion: "edgek8s.io/v1",
+    kind: "EdgeDeployment",
+    plural: "edgedeployments",
+    namespaced: true,
+  });
+  return list.items.map((item) => ({
+    deviceId: item.spec?.deviceId ?? item.metadata?.name ?? "?",
+    namespace: item.metadata?.namespace ?? "",
+    ready: item.status?.conditions?.find((c) => c.type === "Ready")?.status === "True",
+    modules: Object.values(item.status?.modules ?? {}).map((m) => ({
+      name: m.name,
+      runtimeStatus: m.runtimeStatus,
+      restartCount: m.restartCount,
+    })),
+  }));
+}
+
+async function waitForModules(timeoutSeconds: number): Promise<DeviceRow[]> {
+  const client = adminClient();
+  try {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let last = "";
+    for (;;) {
+      const rows = await deviceRows(client).catch(() => []);
+      const running = rows.flatMap((r) => r.modules).filter((m) => m.runtimeStatus === "running").length;
+      const total = rows.flatMap((r) => r.modules).length;
+      const line = `${String(rows.filter((r) => r.ready).length)}/${String(rows.length)} devices ready, ${String(running)}/${String(total)} modules running`;
+      if (line !== last) log(line);
+      last = line;
+      if (settled(rows)) return rows;
+      if (Date.now() > deadline) {
+        throw new Error(`modules not running after ${String(timeoutSeconds)} s:\n${formatTable(rows)}`);
+      }
+      await sleep(500);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+async function up(options: Options): Promise<void> {
+  const start = Date.now();
+  if (!clusterRunning(clusterDir)) await clusterUp(clusterDir, log);
+  else log(`using the running local cluster (${kubeconfigOf(clusterDir)})`);
+  ensureStack();
+  log("pulumi up --stack local");
+  await pulumi(["up", "--yes", "--skip-preview"]);
+  await startAgent();
+  const rows = await waitForModules(options.timeoutSeconds);
+  console.log(`\n${formatTable(rows)}\n`);
+  log(`local stack up in ${((Date.now() - start) / 1000).toFixed(1)} s; tear down: npm run local -- destroy`);
+}
+
+async function destroy(options: Options): Promise<void> {
+  const start = Date.now();
+  if (clusterRunning(clusterDir)) {
+    ensureStack();
+    log("pulumi destroy --stack local");
+    await pulumi(["destroy", "--yes", "--skip-preview"]);
+  } else {
+    log("no local cluster is running: nothing to destroy");
+  }
+  await stopAgent();
+  if (options.withCluster) {
+    const { clusterDown } = await import("../cluster/localCluster.ts");
+    await clusterDown(clusterDir, log);
+  }
+  log(`destroyed in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+}
+
+async function status(): Promise<void> {
+  if (!clusterRunning(clusterDir)) {
+    log("no local cluster is running");
+    process.exitCode = 1;
+    return;
+  }
+  const client = adminClient();
+  try {
+    console.log(formatTable(await deviceRows(client)));
+    log(agentPid() !== undefined ? "agent running" : "agent NOT running (npm run local starts it)");
+  } finally {
+    client.close();
+  }
+}
+
+if (process.argv.includes("-h") || process.argv.includes("--help")) {
+  console.log(USAGE);
+} else {
+  try {
+    const options = parseArgs(process.argv.slice(2));
+    await { up, destroy, status }[options.command](options);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`local: ${error.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`local: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
