@@ -160,7 +160,7 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
  */
 export function parseStackConfig(
   values: Readonly<Record<string, unknown>>,
-): { ok: true; config: StackConfig } | { ok: false; issues: ConfigIssue[] } {
+): { ok: true; config: StackConfig } | { ok: false; issues: ConfigIssue[]; config?: StackConfig } {
   const result = stackConfigSchema.safeParse(values);
   if (!result.success) {
     return {
@@ -185,7 +185,8 @@ export function parseStackConfig(
     };
   }
   const issues = crossCheck(result.data);
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, config: result.data };
+  // The typed config comes along with cross-key issues, so callers can report file problems too.
+  return issues.length > 0 ? { ok: false, issues, config: result.data } : { ok: true, config: result.data };
 }
 
 /**

@@ -5,6 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { readConfigValues } from "./config.ts";
 import { loadStackInputs } from "./inputs.ts";
 import { defineStack } from "./stack.ts";
+import { useNativeStackTraces } from "./stackTraces.ts";
+
+useNativeStackTraces();
 
 /** Paths in the stack configuration are relative to the project root (where Pulumi.yaml is). */
 const root = fileURLToPath(new URL("../", import.meta.url));

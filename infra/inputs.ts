@@ -30,9 +30,9 @@ export function loadStackInputs(
   env: Readonly<Record<string, string | undefined>>,
 ): { ok: true; inputs: StackInputs } | { ok: false; issues: ConfigIssue[] } {
   const parsed = parseStackConfig(values);
-  if (!parsed.ok) return parsed;
+  if (!parsed.config) return { ok: false, issues: parsed.ok ? [] : parsed.issues };
   const config = parsed.config;
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = parsed.ok ? [] : [...parsed.issues];
   const kubeconfigs: Record<string, string> = {};
   for (const [name, cluster] of Object.entries(config.clusters)) {
     const path = kubeconfigPath(cluster, root, env);

@@ -8,7 +8,8 @@ type Ops = typeof import("./deviceIdentityOps.ts");
 
 async function load(): Promise<{ ops: Ops; registry: (cs: string) => import("azure-iothub").Registry }> {
   const ops = (await import(OPS)) as Ops;
-  const { Registry } = await import("azure-iothub");
+  // A CommonJS package whose exports Node cannot name statically: take the default export.
+  const { Registry } = (await import("azure-iothub")).default;
   return { ops, registry: (cs) => Registry.fromConnectionString(cs) };
 }
 

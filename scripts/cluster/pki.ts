@@ -57,24 +57,33 @@ async function signed(
 // Each certificate gets its own random serial: a shared serial file (-CAcreateserial) races when two
 // certificates are signed at once.
 
+async function createCa(dir: string, name: string): Promise<{ caCert: string; caKey: string }> {
+  const caCert = join(dir, `${name}.crt`);
+  const caKey = join(dir, `${name}.key`);
+  await run("openssl", ["req", "-x509", ...EC, "-keyout", caKey, "-out", caCert, "-days", "7", "-subj", `/CN=${name}`]);
+  return { caCert, caKey };
+}
+
+/** A throw-away CA and a serving certificate for `hostName` signed by it (for test doubles of remote services). */
+export async function createServerCertificate(
+  dir: string,
+  hostName: string,
+): Promise<{ caCert: string; cert: string; key: string }> {
+  const ca = await createCa(dir, "edgek8s-test-service-ca");
+  const server = await signed(
+    dir,
+    "service",
+    `/CN=${hostName}`,
+    `subjectAltName=DNS:${hostName}\nextendedKeyUsage=serverAuth\n`,
+    ca,
+  );
+  return { caCert: ca.caCert, ...server };
+}
+
 /** A throw-away CA, apiserver serving certificate, admin client certificate and service-account key (EC P-256, openssl). */
 export async function createPki(dir: string): Promise<Pki> {
-  const caCert = join(dir, "ca.crt");
-  const caKey = join(dir, "ca.key");
-  await run("openssl", [
-    "req",
-    "-x509",
-    ...EC,
-    "-keyout",
-    caKey,
-    "-out",
-    caCert,
-    "-days",
-    "7",
-    "-subj",
-    "/CN=edgek8s-test-ca",
-  ]);
-  const ca = { caCert, caKey };
+  const ca = await createCa(dir, "ca");
+  const { caCert, caKey } = ca;
   const sans =
     "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc";
   const [server, admin] = await Promise.all([

@@ -3,18 +3,15 @@
 // process — waits for every module, and prints a table of devices and module statuses.
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import { KubeClient, type KubeObject, clusterConfigFromYaml } from "../../agent/src/kube/index.ts";
 import type { EdgeDeploymentStatus } from "../../agent/src/crd/edgeDeployment.ts";
 import { clusterRunning, clusterUp, defaultClusterDir, kubeconfigOf } from "../cluster/localCluster.ts";
 import { toolPath } from "../cluster/tools.ts";
+import { ROOT, configFile, ensureStack, runPulumi } from "./pulumi.ts";
 import { type DeviceRow, formatTable, settled } from "./table.ts";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const STACK = "local";
 
 const USAGE = `Usage: npm run local [-- COMMAND] [options]
 
@@ -64,67 +61,6 @@ const agentDir = join(state, "agent");
 const log = (line: string): void => {
   console.log(`[local] ${line}`);
 };
-
-function pulumiEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    // This Node first (the language host runs `node`), then the CLI's plugins beside it.
-    PATH: [dirname(process.execPath), dirname(toolPath("pulumi")), process.env["PATH"]].join(":"),
-    PULUMI_HOME: join(state, "pulumi-home"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_CONFIG_PASSPHRASE: process.env["PULUMI_CONFIG_PASSPHRASE"] ?? "",
-    PULUMI_BACKEND_URL: `file://${join(state, "pulumi")}`,
-    EDGEK8S_HELM: toolPath("helm"),
-    NODE_OPTIONS: [process.env["NODE_OPTIONS"], "--no-deprecation"].filter(Boolean).join(" "),
-  };
-}
-
-/**
- * The stack's config file. With the default state folder it is Pulumi.local.yaml itself; with
- * another (EDGEK8S_STATE) a copy whose local cluster points at that folder's kubeconfig.
- */
-function configFile(): string {
-  const original = join(ROOT, "Pulumi.local.yaml");
-  const kubeconfig = kubeconfigOf(clusterDir);
-  const doc = parse(readFileSync(original, "utf8")) as { config: Record<string, unknown> };
-  const clusters = doc.config["edgek8s:clusters"] as Record<string, { kubeconfig?: string }>;
-  const local = clusters["local"];
-  if (!local || join(ROOT, local.kubeconfig ?? "") === kubeconfig) return original;
-  local.kubeconfig = kubeconfig;
-  const derived = join(state, "Pulumi.local.yaml");
-  writeFileSync(derived, stringify(doc));
-  return derived;
-}
-
-async function pulumi(args: readonly string[]): Promise<void> {
-  const child = spawn(
-    toolPath("pulumi"),
-    [...args, "--stack", STACK, "--non-interactive", "--config-file", configFile()],
-    {
-      cwd: ROOT,
-      env: pulumiEnv(),
-      stdio: "inherit",
-    },
-  );
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  if (code !== 0) throw new Error(`pulumi ${args[0] ?? ""} failed (exit ${String(code)})`);
-}
-
-function ensureStack(): void {
-  mkdirSync(join(state, "pulumi"), { recursive: true });
-  const env = pulumiEnv();
-  const pulumiBin = toolPath("pulumi");
-  try {
-    execFileSync(pulumiBin, ["stack", "select", STACK, "--non-interactive"], { cwd: ROOT, env, stdio: "pipe" });
-  } catch {
-    execFileSync(pulumiBin, ["stack", "init", STACK, "--secrets-provider", "passphrase", "--non-interactive"], {
-      cwd: ROOT,
-      env,
-      stdio: "pipe",
-    });
-  }
-}
 
 function adminClient(): KubeClient {
   return new KubeClient(clusterConfigFromYaml(readFileSync(kubeconfigOf(clusterDir), "utf8"), clusterDir));
@@ -253,9 +189,9 @@ async function up(options: Options): Promise<void> {
   const start = Date.now();
   if (!clusterRunning(clusterDir)) await clusterUp(clusterDir, log);
   else log(`using the running local cluster (${kubeconfigOf(clusterDir)})`);
-  ensureStack();
+  ensureStack(state);
   log("pulumi up --stack local");
-  await pulumi(["up", "--yes", "--skip-preview"]);
+  await runPulumi(state, configFile(state, clusterDir), ["up", "--yes", "--skip-preview"]);
   await startAgent();
   const rows = await waitForModules(options.timeoutSeconds);
   console.log(`\n${formatTable(rows)}\n`);
@@ -265,9 +201,9 @@ async function up(options: Options): Promise<void> {
 async function destroy(options: Options): Promise<void> {
   const start = Date.now();
   if (clusterRunning(clusterDir)) {
-    ensureStack();
+    ensureStack(state);
     log("pulumi destroy --stack local");
-    await pulumi(["destroy", "--yes", "--skip-preview"]);
+    await runPulumi(state, configFile(state, clusterDir), ["destroy", "--yes", "--skip-preview"]);
   } else {
     log("no local cluster is running: nothing to destroy");
   }

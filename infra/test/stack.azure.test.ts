@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { defineStack } from "../stack.ts";
+import { AZURE, byName, inputs, objectOf } from "./fixtures.ts";
+import { runMocked, valueOf } from "./mocks.ts";
+
+describe("the Pulumi program under mocks: Azure hub, an agent per device", async () => {
+  const { result, resources, invokes } = await runMocked(() => defineStack(inputs(AZURE)));
+
+  it("creates the resource group and a Standard IoT Hub, and reads only the registryReadWrite key", () => {
+    const hub = resources.find((r) => r.type === "azure-native:devices:IotHubResource");
+    assert.deepEqual(hub?.inputs["sku"], { name: "S1", capacity: 1 });
+    assert.equal(hub?.inputs["resourceName"], "contoso-edge-dev");
+    assert.ok(resources.some((r) => r.type === "azure-native:resources:ResourceGroup"));
+    assert.deepEqual(
+      invokes.map((i) => [i.token, i.inputs["keyName"]]),
+      [["azure-native:devices:listIotHubResourceKeysForKeyName", "registryReadWrite"]],
+    );
+  });
+
+  it("creates IoT Edge identities with tags, passing the hub credential as a secret", () => {
+    const identity = byName(resources, "line1-gw-identity");
+    assert.equal(identity.inputs["deviceId"], "line1-gw");
+    assert.deepEqual(identity.inputs["tags"], { ring: "canary", line: 1 });
+    assert.ok(identity.secretInputs.includes("hubConnectionString"));
+    assert.match(String(identity.inputs["hubConnectionString"]), /SharedAccessKeyName=registryReadWrite;/);
+    assert.equal(byName(resources, "line2-gw-identity").inputs["hubHostName"], "contoso-edge-dev.azure-devices.net");
+  });
+
+  it("writes each device's own connection string into a secret Secret in its namespace, after the namespace", () => {
+    const secret = byName(resources, "line1-gw-credentials");
+    assert.ok(secret.secretInputs.includes("object"), "the Secret object is a secret input");
+    const object = secret.inputs["object"] as { metadata: { namespace: string }; stringData: Record<string, string> };
+    assert.equal(object.metadata.namespace, "msiot-contoso-edge-dev-line1-gw");
+    assert.match(
+      object.stringData["connectionString"] ?? "",
+      /^HostName=contoso-edge-dev\.azure-devices\.net;DeviceId=line1-gw;SharedAccessKey=/,
+    );
+    assert.ok(!("SharedAccessKeyName" in object.stringData), "no hub-wide policy key on the edge");
+    assert.ok(secret.dependencies.includes(byName(resources, "line1-gw-namespace").urn));
+  });
+
+  it("exports connection strings only as secrets", async () => {
+    assert.equal(await pulumi.isSecret(result.deviceConnectionStrings), true);
+    const values = await valueOf(result.deviceConnectionStrings);
+    assert.deepEqual(Object.keys(values).sort(), ["line1-gw", "line2-gw"]);
+  });
+
+  it("installs an agent release in each device namespace, watching only that namespace; no EdgeDeployment objects", () => {
+    const release = byName(resources, "line2-gw-agent");
+    assert.equal(release.inputs["namespace"], "msiot-contoso-edge-dev-line2-gw");
+    assert.deepEqual((release.inputs["values"] as { watch: unknown }).watch, {
+      mode: "namespaces",
+      namespaces: ["msiot-contoso-edge-dev-line2-gw"],
+    });
+    assert.equal(resources.filter((r) => r.name.endsWith("-edgedeployment")).length, 0);
+    assert.equal(resources.filter((r) => r.name === "plant-west-agent").length, 0);
+    assert.equal(objectOf(byName(resources, "line2-gw-resourcequota-device-quota")).kind, "ResourceQuota");
+  });
+});
