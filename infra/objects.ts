@@ -68,8 +68,14 @@ function imageValues(image: string): { repository: string; tag: string } {
  * The agent chart's values: in `cluster` mode one release watches every namespace; in `device` mode
  * (the seed's model) a release per device watches that device's namespace only.
  */
-export function agentReleaseValues(agent: AgentConfig, watchNamespace?: string): Record<string, unknown> {
+export function agentReleaseValues(
+  agent: AgentConfig,
+  hubMode: StackConfig["hub"]["mode"],
+  watchNamespace?: string,
+): Record<string, unknown> {
   return {
+    // The hub bridge (and its right to write EdgeDeployments) only where IoT Hub is the source.
+    hubBridge: { enabled: hubMode === "azure" },
     image: imageValues(agent.image),
     replicaCount: agent.replicas,
     leaderElection: { enabled: true },

@@ -24,7 +24,7 @@ export function defineStack(inputs: StackInputs): StackOutputs {
   for (const [name, cluster] of Object.entries(config.clusters)) {
     const kubeconfig = inputs.kubeconfigs[name];
     if (kubeconfig === undefined) throw new Error(`no kubeconfig for cluster "${name}"`);
-    clusters.set(name, new EdgeCluster(name, { cluster, kubeconfig }));
+    clusters.set(name, new EdgeCluster(name, { cluster, kubeconfig, hubMode: config.hub.mode }));
   }
   const devices: Record<string, DeviceSummary> = {};
   const connectionStrings: Record<string, pulumi.Output<string>> = {};

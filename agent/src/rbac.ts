@@ -25,3 +25,8 @@ export const AGENT_RBAC_RULES = [
 export const LEADER_ELECTION_RULES = [
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
 ] as const;
+
+/** Hub mode only (chart value hubBridge.enabled): the hub bridge writes EdgeDeployments from the twin. */
+export const HUB_BRIDGE_RBAC_RULES = [
+  { apiGroups: ["edgek8s.io"], resources: ["edgedeployments"], verbs: ["create", "patch", "update"] },
+] as const;

@@ -22,10 +22,10 @@ describe("parseManifest: accepted shapes", () => {
     );
     assert.equal(m.schemaVersion, "1.1");
     assert.equal(m.edgeAgentImage, "mcr.microsoft.com/azureiotedge-agent:1.5");
-    assert.deepEqual(m.edgeHub.routes, [
+    assert.deepEqual(m.edgeHub?.routes, [
       { name: "upstream", route: "FROM /messages/* INTO $upstream", priority: undefined, timeToLiveSecs: undefined },
     ]);
-    assert.equal(m.edgeHub.storeAndForwardTimeToLiveSecs, 7200);
+    assert.equal(m.edgeHub?.storeAndForwardTimeToLiveSecs, 7200);
   });
 
   it("reads the modules content itself ($edgeAgent at the top) and the Azure CLI's {content: …}", () => {
@@ -88,7 +88,7 @@ describe("parseManifest: accepted shapes", () => {
         }),
       ),
     );
-    assert.deepEqual(result.manifest.edgeHub.routes[1], {
+    assert.deepEqual(result.manifest.edgeHub?.routes[1], {
       name: "b",
       route: "FROM /messages/modules/x/* INTO $upstream",
       priority: 2,

@@ -23,6 +23,7 @@ export interface EdgeClusterArgs {
   readonly cluster: StackConfig["clusters"][string];
   /** The kubeconfig document for this cluster. */
   readonly kubeconfig: pulumi.Input<string>;
+  readonly hubMode: StackConfig["hub"]["mode"];
 }
 
 /**
@@ -57,7 +58,7 @@ export class EdgeCluster extends pulumi.ComponentResource {
           namespace: this.agent.namespace,
           chart: AGENT_CHART,
           chartDigest: agentChartDigest(),
-          values: agentReleaseValues(this.agent),
+          values: agentReleaseValues(this.agent, args.hubMode),
         },
         { parent: this, dependsOn: [namespace, this.crd] },
       );

@@ -97,7 +97,7 @@ export class EdgeDevice extends pulumi.ComponentResource {
           namespace: this.namespace,
           chart: AGENT_CHART,
           chartDigest: agentChartDigest(),
-          values: agentReleaseValues(cluster.agent, this.namespace),
+          values: agentReleaseValues(cluster.agent, config.hub.mode, this.namespace),
         },
         { parent: this, dependsOn: [namespace, cluster.crd] },
       );

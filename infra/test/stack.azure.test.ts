@@ -54,6 +54,7 @@ describe("the Pulumi program under mocks: Azure hub, an agent per device", async
       mode: "namespaces",
       namespaces: ["msiot-contoso-edge-dev-line2-gw"],
     });
+    assert.deepEqual((release.inputs["values"] as { hubBridge: unknown }).hubBridge, { enabled: true });
     assert.equal(resources.filter((r) => r.name.endsWith("-edgedeployment")).length, 0);
     assert.equal(resources.filter((r) => r.name === "plant-west-agent").length, 0);
     assert.equal(objectOf(byName(resources, "line2-gw-resourcequota-device-quota")).kind, "ResourceQuota");

@@ -89,6 +89,7 @@ describe("the Pulumi program under mocks: local mode", async () => {
     const release = byName(resources, "local-agent");
     assert.equal(release.inputs["namespace"], "edgek8s-system");
     assert.deepEqual((release.inputs["values"] as { watch: unknown }).watch, { mode: "all" });
+    assert.deepEqual((release.inputs["values"] as { hubBridge: unknown }).hubBridge, { enabled: false });
     assert.match(String(release.inputs["chartDigest"]), /^[0-9a-f]{64}$/);
   });
 });

@@ -53,6 +53,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if .Values.hubBridge.enabled }}
+- apiGroups: ["edgek8s.io"]
+  resources: ["edgedeployments"]
+  verbs: ["create", "patch", "update"]
+{{- end }}
 {{- end -}}
 
 {{/* Leader election: the agent's Lease in the release namespace only. */}}

@@ -5,6 +5,9 @@ import { UsageError, parseCommandArgs } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { KubeClient } from "../kube/client.ts";
 import { type ClusterConfig, loadClusterConfig } from "../kube/config.ts";
+import { DEFAULT_AGENT_INFO } from "../hub/bridge.ts";
+import { type Transport, sdkConnector } from "../hub/connector.ts";
+import { HubBridges } from "../hub/manager.ts";
 import { Controller } from "../reconcile/controller.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { type Level, jsonLogger } from "../runtime/log.ts";
@@ -30,6 +33,11 @@ Options:
   --identity NAME          this replica's name in the Lease (default: the host name)
   --shutdown-timeout SECONDS  time to finish passes in flight on SIGTERM (default 20)
   --log-level LEVEL        debug, info (default), warn, error
+  --hub-bridge             hub mode: in each namespace holding the device credentials Secret
+                           (edgek8s-device-credentials), follow that device's $edgeAgent twin in
+                           IoT Hub, provision its module identities and report status back
+  --hub-transport T        mqtt (default, port 8883) or mqtt-ws (WebSockets, port 443)
+  --heartbeat SECONDS      heartbeat in the reported properties (default 300)
 ${translationFlagHelp}
   -h, --help               show this help
 
@@ -75,6 +83,9 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     identity: { type: "string" },
     "shutdown-timeout": { type: "string" },
     "log-level": { type: "string" },
+    "hub-bridge": { type: "boolean" },
+    "hub-transport": { type: "string" },
+    heartbeat: { type: "string" },
     ...translationFlagOptions,
   });
   if (values.help) {
@@ -98,6 +109,11 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   const leaseDuration = positiveInt(values["lease-duration"], "lease-duration", 15);
   const shutdownMs = positiveInt(values["shutdown-timeout"], "shutdown-timeout", 20) * 1000;
   const defaults = translationDefaultsFrom(values);
+  const transportFlag = values["hub-transport"] ?? "mqtt";
+  if (transportFlag !== "mqtt" && transportFlag !== "mqtt-ws")
+    throw new UsageError(`--hub-transport must be mqtt or mqtt-ws, got "${transportFlag}"`);
+  const transport: Transport = transportFlag;
+  const heartbeatMs = positiveInt(values.heartbeat, "heartbeat", 300) * 1000;
   const clusterConfig = loadConfig(values.kubeconfig);
   const identity = values.identity ?? hostname();
 
@@ -122,6 +138,16 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     log,
     metrics,
   );
+  const bridges = values["hub-bridge"]
+    ? new HubBridges({
+        kube: client,
+        namespaces: values["all-namespaces"] ? [undefined] : namespaces,
+        connector: sdkConnector({ transport }),
+        log,
+        agent: DEFAULT_AGENT_INFO,
+        heartbeatMs,
+      })
+    : undefined;
   const abort = new AbortController();
   const elector = values["leader-elect"]
     ? new LeaderElector(
@@ -149,6 +175,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     listen: `${ops.host}:${ops.port}`,
     namespaces: values["all-namespaces"] ? ["*"] : namespaces,
     leaderElection: elector !== undefined,
+    hubBridge: bridges !== undefined,
   });
 
   let exitCode = 0;
@@ -174,6 +201,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   }
   if (!abort.signal.aborted) {
     await controller.start();
+    await bridges?.start();
     started = true;
   }
   await Promise.race([
@@ -184,6 +212,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
       });
     }),
   ]);
+  await bridges?.stop();
   await controller.stop(shutdownMs);
   await elector?.release();
   server.close();

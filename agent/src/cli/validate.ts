@@ -34,7 +34,7 @@ export async function validateCommand(args: readonly string[], io: Io): Promise<
   const warnings = [...result.warnings, ...translate(result.manifest, ctx).warnings];
   for (const w of warnings) io.err(`warning: ${formatIssue(w)}`);
   io.out(
-    `${file}: valid (${result.manifest.modules.length} modules, ${result.manifest.edgeHub.routes.length} routes, ${warnings.length} warnings)`,
+    `${file}: valid (${result.manifest.modules.length} modules, ${result.manifest.edgeHub?.routes.length ?? 0} routes, ${warnings.length} warnings)`,
   );
   return 0;
 }

@@ -83,7 +83,7 @@ export function edgeDeploymentCrd() {
                 metadata: { type: "object" },
                 spec: {
                   type: "object",
-                  required: ["deviceId", "hubHostName", "edgeAgent", "edgeHub"],
+                  required: ["deviceId", "hubHostName", "edgeAgent"],
                   properties: {
                     deviceId: { type: "string", minLength: 1, maxLength: 128, description: "IoT Edge device id" },
                     hubHostName: { type: "string", minLength: 1, maxLength: 253, description: "IoT Hub host name" },

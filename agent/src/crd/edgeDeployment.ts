@@ -12,8 +12,8 @@ export interface EdgeDeploymentSpec {
   readonly desiredVersion?: number | undefined;
   /** `$edgeAgent` `properties.desired`, as IoT Hub holds it. */
   readonly edgeAgent: unknown;
-  /** `$edgeHub` `properties.desired`, as IoT Hub holds it. */
-  readonly edgeHub: unknown;
+  /** `$edgeHub` `properties.desired`, as IoT Hub holds it; absent in hub mode (edgeHub reads its own twin). */
+  readonly edgeHub?: unknown;
 }
 
 export type ConditionType = "Ready" | "Progressing" | "Degraded";

@@ -6,6 +6,8 @@ export interface DesiredDocuments {
   readonly edgeHub: unknown;
   readonly edgeAgentPath: JsonPath;
   readonly edgeHubPath: JsonPath;
+  /** Hub mode: edgeHub follows its own twin, so a missing $edgeHub document is not an error. */
+  readonly edgeHubFromTwin?: boolean;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

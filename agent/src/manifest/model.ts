@@ -70,5 +70,6 @@ export interface DeploymentManifest {
   readonly registryCredentials: readonly RegistryCredential[];
   /** edgeHub and the user modules, sorted by Kubernetes name (stable output). */
   readonly modules: readonly ModuleSpec[];
-  readonly edgeHub: EdgeHubConfig;
+  /** Absent in hub mode, where edgeHub reads its own twin. */
+  readonly edgeHub: EdgeHubConfig | undefined;
 }

@@ -58,9 +58,11 @@ function schemaVersionIssue(doc: unknown, path: JsonPath, known: readonly string
 
 /** Parses the two desired documents, wherever they came from (a file, an EdgeDeployment spec, a twin). */
 export function parseDesired(docs: DesiredDocuments): ParseResult {
+  // In hub mode edgeHub reads its own twin; the EdgeDeployment then carries no $edgeHub document.
+  const checkHub = !(docs.edgeHubFromTwin === true && docs.edgeHub === undefined);
   const versionIssues = [
     schemaVersionIssue(docs.edgeAgent, docs.edgeAgentPath, EDGE_AGENT_SCHEMA_VERSIONS),
-    schemaVersionIssue(docs.edgeHub, docs.edgeHubPath, EDGE_HUB_SCHEMA_VERSIONS),
+    checkHub ? schemaVersionIssue(docs.edgeHub, docs.edgeHubPath, EDGE_HUB_SCHEMA_VERSIONS) : undefined,
   ].filter((i): i is ManifestIssue => i !== undefined);
   if (versionIssues.length > 0) return { ok: false, issues: versionIssues, warnings: [] };
 
@@ -68,18 +70,18 @@ export function parseDesired(docs: DesiredDocuments): ParseResult {
   const warnings: ManifestWarning[] = [];
   const found = { issues, warnings };
   const agentResult = edgeAgentDesiredSchema.safeParse(docs.edgeAgent);
-  const hubResult = edgeHubDesiredSchema.safeParse(docs.edgeHub);
+  const hubResult = checkHub ? edgeHubDesiredSchema.safeParse(docs.edgeHub) : undefined;
   if (!agentResult.success) issues.push(...fromZod(agentResult.error, docs.edgeAgentPath));
-  if (!hubResult.success) issues.push(...fromZod(hubResult.error, docs.edgeHubPath));
+  if (hubResult && !hubResult.success) issues.push(...fromZod(hubResult.error, docs.edgeHubPath));
   // Modules are checked even when the rest is broken, so the user sees every problem at once.
   const modules = buildModules(docs.edgeAgent as Record<string, unknown>, docs.edgeAgentPath, found);
-  if (!agentResult.success || !hubResult.success) return { ok: false, issues, warnings };
+  if (!agentResult.success || (hubResult && !hubResult.success)) return { ok: false, issues, warnings };
 
   const agent = agentResult.data;
-  const edgeHub = buildEdgeHub(hubResult.data, docs.edgeHubPath, found);
+  const edgeHub = hubResult ? buildEdgeHub(hubResult.data, docs.edgeHubPath, found) : undefined;
   const registryCredentials = buildRegistryCredentials(agent, docs.edgeAgentPath, found);
   reportUnknownKeys(agent, KNOWN_KEYS.edgeAgentDesired, docs.edgeAgentPath, warnings);
-  reportUnknownKeys(hubResult.data, KNOWN_KEYS.edgeHubDesired, docs.edgeHubPath, warnings);
+  if (hubResult) reportUnknownKeys(hubResult.data, KNOWN_KEYS.edgeHubDesired, docs.edgeHubPath, warnings);
   if (issues.length > 0) return { ok: false, issues, warnings };
   return {
     ok: true,

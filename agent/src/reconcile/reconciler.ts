@@ -98,6 +98,7 @@ export class Reconciler {
       edgeHub: spec.edgeHub,
       edgeAgentPath: ["spec", "edgeAgent"],
       edgeHubPath: ["spec", "edgeHub"],
+      edgeHubFromTwin: spec.desiredVersion !== undefined,
     });
     if (!parsed.ok) {
       const changed = await this.writeStatus(edgeDeployment, {
@@ -123,6 +124,8 @@ export class Reconciler {
       namespace,
       defaults: this.options.defaults,
       owner: { apiVersion: API_VERSION, kind: KIND, name, uid: edgeDeployment.metadata?.uid ?? "" },
+      // Written by the hub bridge: modules get their IoT Hub identities from its Secrets.
+      moduleIdentities: spec.desiredVersion !== undefined,
     });
     const uid = edgeDeployment.metadata?.uid ?? "";
     const plan = planPass(translation, this.liveObjects(namespace, uid), uid);

@@ -36,6 +36,11 @@ export interface TranslationContext {
   readonly owner?: Owner | undefined;
   /** IoT Hub module generation ids by module id, when the hub bridge knows them. */
   readonly moduleGenerationIds?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Hub mode: each module reads its IoT Hub identity (connection string, generation id) from the
+   * Secret the hub bridge writes for it (see identitySecretName).
+   */
+  readonly moduleIdentities?: boolean | undefined;
 }
 
 /** Every object translation emits: a Kubernetes object with its kind, name and namespace set. */

@@ -2,8 +2,7 @@ import type { V1EnvVar } from "@kubernetes/client-node";
 import type { TranslationContext } from "./context.ts";
 import type { Warnings } from "./warnings.ts";
 import type { ModuleSpec } from "../manifest/model.ts";
-
-export const GATEWAY_HOST_NAME = "edgehub";
+import { GATEWAY_HOST_NAME, identityEnv } from "./identity.ts";
 
 /** Variables the IoT Edge runtime gives every module; they win over anything the manifest sets. */
 export function injectedEnv(module: ModuleSpec, ctx: TranslationContext): [string, string][] {
@@ -13,7 +12,8 @@ export function injectedEnv(module: ModuleSpec, ctx: TranslationContext): [strin
     ["IOTEDGE_MODULEID", module.id],
   ];
   const generationId = ctx.moduleGenerationIds?.[module.id];
-  if (generationId !== undefined) env.push(["IOTEDGE_MODULEGENERATIONID", generationId]);
+  if (generationId !== undefined && ctx.moduleIdentities !== true)
+    env.push(["IOTEDGE_MODULEGENERATIONID", generationId]);
   if (!module.system) env.push(["IOTEDGE_GATEWAYHOSTNAME", GATEWAY_HOST_NAME]);
   return env;
 }
@@ -31,7 +31,9 @@ export function containerEnv(module: ModuleSpec, ctx: TranslationContext, warnin
   }
   for (const [name, value] of module.env) merged.set(name, value);
   const injected = injectedEnv(module, ctx);
+  const identity = ctx.moduleIdentities === true ? identityEnv(module) : [];
   for (const [name] of injected) merged.delete(name);
+  for (const { name } of identity) merged.delete(name);
   const env: V1EnvVar[] = [];
   for (const [name, value] of merged) {
     const safeName = name.replaceAll(":", "__");
@@ -45,5 +47,6 @@ export function containerEnv(module: ModuleSpec, ctx: TranslationContext, warnin
     env.push({ name: safeName, value });
   }
   for (const [name, value] of injected) env.push({ name, value });
+  env.push(...identity);
   return env;
 }

@@ -11,7 +11,8 @@ import { ANNOTATION, objectMeta } from "./labels.ts";
 import { imagePullSecretsFor, pullSecrets } from "./pullSecrets.ts";
 import { moduleService } from "./service.ts";
 import { reportUnmapped } from "./unmapped.ts";
-import { persistentVolumeClaims, podVolumes } from "./volumes.ts";
+import { identityVolumes } from "./identity.ts";
+import { type PodVolumes, persistentVolumeClaims, podVolumes } from "./volumes.ts";
 import { Warnings } from "./warnings.ts";
 import type { ManifestWarning } from "../manifest/issues.ts";
 import type { DeploymentManifest, ModuleSpec } from "../manifest/model.ts";
@@ -83,7 +84,7 @@ export function translate(manifest: DeploymentManifest, ctx: TranslationContext)
     reportUnmapped(module, warnings);
     const labelAnnotations = dockerLabelAnnotations(module, warnings);
     const podAnnotations = { [ANNOTATION.moduleId]: module.id, ...labelAnnotations };
-    const volumes = podVolumes(module, ctx);
+    const volumes = withIdentityVolumes(podVolumes(module, ctx), module, ctx);
     const pullSecretRefs = imagePullSecretsFor(module, manifest.registryCredentials);
     objects.push(serviceAccount(module, ctx));
     const service = moduleService(module, ctx, { [ANNOTATION.moduleId]: module.id, ...labelAnnotations }, warnings);
@@ -95,4 +96,11 @@ export function translate(manifest: DeploymentManifest, ctx: TranslationContext)
     modules: manifest.modules.map(({ id, k8sName, startupOrder, status }) => ({ id, k8sName, startupOrder, status })),
     warnings: warnings.list,
   };
+}
+
+/** Hub mode: the certificate volumes of identityVolumes, after the module's own. */
+function withIdentityVolumes(volumes: PodVolumes, module: ModuleSpec, ctx: TranslationContext): PodVolumes {
+  if (ctx.moduleIdentities !== true) return volumes;
+  const extra = identityVolumes(module);
+  return { ...volumes, volumes: [...volumes.volumes, ...extra.volumes], mounts: [...volumes.mounts, ...extra.mounts] };
 }

@@ -92,6 +92,25 @@ export class HubDouble {
   readonly requests: RequestRecord[] = [];
   /** Set to make every request fail with 503 (the hub is down). */
   unavailable = false;
+
+  /** Adds an IoT Edge device directly (what `pulumi up` or the portal would have done). */
+  addEdgeDevice(deviceId: string): DeviceRecord {
+    this.route(
+      "PUT",
+      `/devices/${deviceId}`,
+      { deviceId, capabilities: { iotEdge: true } },
+      undefined,
+      `policy:${REGISTRY_POLICY}`,
+    );
+    const device = this.devices.get(deviceId);
+    if (!device) throw new Error("device not created");
+    return device;
+  }
+
+  deviceConnectionString(deviceId: string): string {
+    const key = this.devices.get(deviceId)?.authentication.symmetricKey.primaryKey ?? "";
+    return `HostName=${this.hostName};DeviceId=${deviceId};SharedAccessKey=${key}`;
+  }
   private server: Server | undefined;
   private dir: string | undefined;
   private ca: Buffer | undefined;
@@ -265,6 +284,20 @@ export class HubDouble {
       moduleTwins: existing?.moduleTwins ?? new Map<string, TwinProperties>(),
     };
     this.devices.set(id, record);
+    // IoT Hub gives every IoT Edge device its two system module identities.
+    if (record.capabilities.iotEdge) {
+      for (const moduleId of ["$edgeAgent", "$edgeHub"]) {
+        if (!record.modules.has(moduleId)) {
+          record.modules.set(moduleId, {
+            moduleId,
+            deviceId: id,
+            generationId: String(Date.now()),
+            etag: etag(),
+            authentication: { type: "sas", symmetricKey: keysOrNew(undefined) },
+          });
+        }
+      }
+    }
     return [200, this.deviceJson(record)];
   }
 

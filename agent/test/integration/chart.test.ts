@@ -6,7 +6,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { CHART_DIR, renderChart } from "./harness.ts";
 import { toolPath } from "../../../scripts/cluster/tools.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
-import { AGENT_RBAC_RULES, LEADER_ELECTION_RULES } from "../../src/rbac.ts";
+import { AGENT_RBAC_RULES, HUB_BRIDGE_RBAC_RULES, LEADER_ELECTION_RULES } from "../../src/rbac.ts";
 
 const kinds = (objects: KubeObject[]) => objects.map((o) => `${o.kind ?? ""}/${o.metadata?.namespace ?? "-"}`);
 
@@ -50,12 +50,18 @@ describe("agent Helm chart", () => {
     assert.ok(deployment.spec?.template.spec?.containers[0]?.args?.includes("--all-namespaces"));
   });
 
-  it("renders exactly the agent's rules (agent/src/rbac.ts)", () => {
-    const objects = renderChart("edge-system", ["--set", "watch.mode=all"]);
-    const rules = (name: string) =>
+  it("renders exactly the agent's rules (agent/src/rbac.ts), with the hub bridge's only when it is enabled", () => {
+    const rulesOf = (objects: KubeObject[], name: string) =>
       objects.find((o) => o.metadata?.name === name && (o.kind === "ClusterRole" || o.kind === "Role"))?.["rules"];
-    assert.deepEqual(rules("edgek8s-agent"), AGENT_RBAC_RULES);
-    assert.deepEqual(rules("edgek8s-agent-leader-election"), LEADER_ELECTION_RULES);
+    const hub = renderChart("edge-system", ["--set", "watch.mode=all"]);
+    assert.deepEqual(rulesOf(hub, "edgek8s-agent"), [...AGENT_RBAC_RULES, ...HUB_BRIDGE_RBAC_RULES]);
+    assert.deepEqual(rulesOf(hub, "edgek8s-agent-leader-election"), LEADER_ELECTION_RULES);
+    const local = renderChart("edge-system", ["--set", "watch.mode=all", "--set", "hubBridge.enabled=false"]);
+    assert.deepEqual(rulesOf(local, "edgek8s-agent"), AGENT_RBAC_RULES);
+    const args = (objects: KubeObject[]) =>
+      (objects.find((o) => o.kind === "Deployment") as V1Deployment).spec?.template.spec?.containers[0]?.args ?? [];
+    assert.ok(args(hub).includes("--hub-bridge"));
+    assert.ok(!args(local).includes("--hub-bridge"));
   });
 
   it("secure defaults: non-root, read-only root filesystem, no privilege escalation, no capabilities, requests, probes", () => {

@@ -39,9 +39,16 @@ export async function createNamespace(cluster: Cluster, name: string): Promise<v
   await cluster.adminConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
 }
 
-/** The agent's ServiceAccount and RBAC exactly as the Helm chart renders them for `namespace`, and a client that authenticates as it. */
-export async function agentClient(cluster: Cluster, namespace: string): Promise<KubeClient> {
-  const rbac = renderChart(namespace, ["--set", `watch.namespaces={${namespace}}`]).filter(
+/**
+ * The agent's ServiceAccount and RBAC exactly as the Helm chart renders them for `namespace` (local
+ * mode unless `chartArgs` say otherwise), and a client that authenticates as it.
+ */
+export async function agentClient(
+  cluster: Cluster,
+  namespace: string,
+  chartArgs: readonly string[] = ["--set", "hubBridge.enabled=false"],
+): Promise<KubeClient> {
+  const rbac = renderChart(namespace, ["--set", `watch.namespaces={${namespace}}`, ...chartArgs]).filter(
     (o) => o.kind !== "Deployment",
   );
   const kubectl = (stdin: string) =>
