@@ -5,9 +5,7 @@ import { UsageError, parseCommandArgs } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { KubeClient } from "../kube/client.ts";
 import { type ClusterConfig, loadClusterConfig } from "../kube/config.ts";
-import { DEFAULT_AGENT_INFO } from "../hub/bridge.ts";
-import { type Transport, sdkConnector } from "../hub/connector.ts";
-import { HubBridges } from "../hub/manager.ts";
+import type { Transport } from "../hub/connector.ts";
 import { Controller } from "../reconcile/controller.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { type Level, jsonLogger } from "../runtime/log.ts";
@@ -138,16 +136,23 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     log,
     metrics,
   );
-  const bridges = values["hub-bridge"]
-    ? new HubBridges({
-        kube: client,
-        namespaces: values["all-namespaces"] ? [undefined] : namespaces,
-        connector: sdkConnector({ transport }),
-        log,
-        agent: DEFAULT_AGENT_INFO,
-        heartbeatMs,
-      })
-    : undefined;
+  // Loaded only in hub mode: the IoT Hub SDKs and certificate code cost memory a local agent does not need.
+  const bridges = values["hub-bridge"] ? await hubBridges() : undefined;
+  async function hubBridges() {
+    const [{ HubBridges }, { DEFAULT_AGENT_INFO }, { sdkConnector }] = await Promise.all([
+      import("../hub/manager.ts"),
+      import("../hub/bridge.ts"),
+      import("../hub/connector.ts"),
+    ]);
+    return new HubBridges({
+      kube: client,
+      namespaces: values["all-namespaces"] ? [undefined] : namespaces,
+      connector: sdkConnector({ transport }),
+      log,
+      agent: DEFAULT_AGENT_INFO,
+      heartbeatMs,
+    });
+  }
   const abort = new AbortController();
   const elector = values["leader-elect"]
     ? new LeaderElector(
