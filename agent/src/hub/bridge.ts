@@ -40,6 +40,11 @@ export interface BridgeOptions {
   readonly maxBackoffMs?: number;
   /** A connection attempt (open, subscribe, fetch the twin) that takes longer is abandoned and retried. */
   readonly connectTimeoutMs?: number;
+  /**
+   * A twin operation (report, fetch, close) that takes longer is abandoned: a connection that dies
+   * mid-request may never answer, and the bridge's steps run one after another.
+   */
+  readonly operationTimeoutMs?: number;
 }
 
 type EdgeDeploymentObject = KubeObject & {
@@ -83,6 +88,8 @@ export class DeviceBridge {
   private disconnected: (() => void) | undefined;
   /** Whether a twin connection is open now (for tests and /metrics). */
   connected = false;
+  /** Connection attempts so far; an attempt that timed out must not take over when it finishes late. */
+  private attempts = 0;
 
   constructor(options: BridgeOptions) {
     this.options = options;
@@ -105,7 +112,12 @@ export class DeviceBridge {
     this.heartbeat.unref();
     while (!this.abort.signal.aborted) {
       try {
-        await withTimeout(this.connect(), this.options.connectTimeoutMs ?? 30_000, "connecting to IoT Hub");
+        await withTimeout(this.connect(), this.options.connectTimeoutMs ?? 30_000, "connecting to IoT Hub").catch(
+          (error: unknown) => {
+            this.attempts++; // the attempt still running is abandoned
+            throw error;
+          },
+        );
         backoff = min;
         await new Promise<void>((resolve) => {
           this.disconnected = resolve;
@@ -125,6 +137,10 @@ export class DeviceBridge {
       await sleep(backoff, undefined, { signal: this.abort.signal }).catch(() => undefined);
       backoff = Math.min(backoff * 2, max);
     }
+  }
+
+  private operationTimeoutMs(): number {
+    return this.options.operationTimeoutMs ?? 15_000;
   }
 
   private stopping(): boolean {
@@ -156,7 +172,11 @@ export class DeviceBridge {
     this.twin = undefined;
     if (client) {
       client.removeAllListeners();
-      await client.close().catch(() => undefined);
+      // Swallow late errors from a transport being torn down.
+      client.on("error", () => undefined);
+      await withTimeout(client.close(), this.operationTimeoutMs(), "closing the IoT Hub connection").catch(
+        () => undefined,
+      );
     }
   }
 
@@ -177,7 +197,10 @@ export class DeviceBridge {
 
   private async connect(): Promise<void> {
     const { credentials, connector } = this.options;
+    const attempt = ++this.attempts;
+    const abandoned = () => attempt !== this.attempts || this.stopping();
     const identity = await this.edgeAgentIdentity();
+    if (abandoned()) return;
     const client = await connector.moduleClient(
       `HostName=${credentials.hostName};DeviceId=${credentials.deviceId};ModuleId=${EDGE_AGENT_MODULE_ID};SharedAccessKey=${identity.key}`,
     );
@@ -196,6 +219,10 @@ export class DeviceBridge {
     });
     await client.open();
     const twin = await client.getTwin();
+    if (abandoned()) {
+      await client.close().catch(() => undefined);
+      return;
+    }
     this.twin = twin;
     this.connected = true;
     // After a (re)connect the hub's reported state is the base for diffs, and desired starts whole.
@@ -227,7 +254,7 @@ export class DeviceBridge {
       if (!twin) return;
       this.tracker.reset();
       // The SDK delivers the fetched document through the desired-properties listener.
-      await twin.get();
+      await withTimeout(twin.get(), this.operationTimeoutMs(), "fetching the twin");
       return;
     }
     await this.applyDesired(step.desired);
@@ -364,7 +391,7 @@ export class DeviceBridge {
     });
     const patch = reportedPatch(withoutVersion(previous), next);
     if (Object.keys(patch).length === 0) return;
-    await new Promise<void>((resolve, reject) => {
+    const sent = new Promise<void>((resolve, reject) => {
       const reported = twin.properties.reported as unknown as {
         update(patch: object, done: (error?: Error) => void): void;
       };
@@ -373,6 +400,7 @@ export class DeviceBridge {
         else resolve();
       });
     });
+    await withTimeout(sent, this.operationTimeoutMs(), "reporting to IoT Hub");
     this.lastSent = next;
   }
 }

@@ -20,6 +20,7 @@ export interface HubBridgesOptions {
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly connectTimeoutMs?: number;
+  readonly operationTimeoutMs?: number;
 }
 
 function credentialsOf(secret: KubeObject): DeviceCredentials {

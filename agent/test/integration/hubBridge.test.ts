@@ -75,6 +75,7 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
       minBackoffMs: 200,
       maxBackoffMs: 1000,
       connectTimeoutMs: 5000,
+      operationTimeoutMs: 3000,
     });
     await started.start();
     return started;
