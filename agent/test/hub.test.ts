@@ -10,8 +10,8 @@ import {
 } from "../src/hub/certificates.ts";
 import { moduleConnectionString, parseDeviceConnectionString } from "../src/hub/connectionString.ts";
 import { identityFromSecret, identitySecret } from "../src/hub/identities.ts";
-import { reportedPatch, reportedProperties } from "../src/hub/reported.ts";
-import { DesiredTracker, mergePatch } from "../src/hub/twin.ts";
+import { reportedProperties } from "../src/hub/reported.ts";
+import { DesiredTracker, diffPatch, mergePatch } from "../src/hub/twin.ts";
 
 describe("hub: device credentials", () => {
   it("parses a device connection string and refuses hub-wide or module ones, never echoing the key", () => {
@@ -172,14 +172,14 @@ describe("hub: reported properties", () => {
 
   it("sends diffs: only what changed, null for a module that is gone, nothing when nothing changed", () => {
     const before = reportedProperties(base);
-    assert.deepEqual(reportedPatch(before, before), {});
+    assert.deepEqual(diffPatch(before, before), {});
     const after = reportedProperties({
       ...base,
       desired: { ...desired, modules: {} },
       status: { modules: { $edgeHub: base.status.modules.$edgeHub } },
       heartbeatUtc: "2026-01-01T00:08:00Z",
     });
-    assert.deepEqual(reportedPatch(before, after), {
+    assert.deepEqual(diffPatch(before, after), {
       systemModules: { edgeAgent: { description: "All modules are running" } },
       modules: { Sensor: null },
       heartbeat: "2026-01-01T00:08:00Z",

@@ -41,7 +41,6 @@ export interface HelmReleaseArgs {
 export class HelmRelease extends pulumi.dynamic.Resource {
   declare readonly revision: pulumi.Output<number>;
   declare readonly status: pulumi.Output<string>;
-  declare readonly namespace: pulumi.Output<string>;
 
   constructor(name: string, args: HelmReleaseArgs, opts?: pulumi.CustomResourceOptions) {
     super(

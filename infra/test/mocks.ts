@@ -73,7 +73,6 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
  */
 export async function runMocked<T>(
   program: () => T,
-  options: { readonly preview?: boolean } = {},
 ): Promise<{ result: T; resources: Registered[]; invokes: Invoke[] }> {
   const resources: Registered[] = [];
   const invokes: Invoke[] = [];
@@ -93,7 +92,6 @@ export async function runMocked<T>(
     },
     "edgek8s",
     "test",
-    options.preview ?? false,
   );
   const monitor = getMonitor() as {
     registerResource(req: WireRequest, callback: (err: unknown, res?: { getUrn(): string }) => void): Promise<void>;

@@ -13,8 +13,8 @@ import {
   removeModuleIdentity,
   type ModuleIdentity,
 } from "./identities.ts";
-import { type AgentInfo, type DesiredStatus, reportedPatch, reportedProperties } from "./reported.ts";
-import { type Desired, DesiredTracker, type TwinStep } from "./twin.ts";
+import { type AgentInfo, type DesiredStatus, reportedProperties } from "./reported.ts";
+import { type Desired, DesiredTracker, type TwinStep, diffPatch } from "./twin.ts";
 import { API_VERSION, type EdgeDeploymentStatus, KIND } from "../crd/edgeDeployment.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { KubeObject } from "../kube/objects.ts";
@@ -389,7 +389,8 @@ export class DeviceBridge {
       status: this.edgeDeployment?.status,
       heartbeatUtc: this.beat,
     });
-    const patch = reportedPatch(withoutVersion(previous), next);
+    // Reported properties are sent as diffs; a removed module becomes null.
+    const patch = diffPatch(withoutVersion(previous) ?? {}, next);
     if (Object.keys(patch).length === 0) return;
     const sent = new Promise<void>((resolve, reject) => {
       const reported = twin.properties.reported as unknown as {

@@ -63,14 +63,24 @@ export function sdkConnector(options: ConnectorOptions): HubConnector {
         host: credentials.hostName,
         sharedAccessSignature: await deviceSas(credentials),
       });
-      if (options.agent !== undefined || options.ca !== undefined) {
-        // The Registry's REST client takes its HTTPS options here; it has no public setter on Registry.
-        (registry as unknown as { _restApiClient: { setOptions(o: object): void } })._restApiClient.setOptions({
-          ...(options.agent !== undefined ? { http: { agent: options.agent } } : {}),
-          ...(options.ca !== undefined ? { ca: options.ca } : {}),
-        });
-      }
+      withHttpsOptions(registry, options);
       return registry;
     },
   };
+}
+
+/**
+ * Gives a Registry the HTTPS options (an agent, a CA) its REST client takes: Registry itself has no
+ * public setter for them.
+ */
+export function withHttpsOptions(
+  registry: Registry,
+  options: { readonly agent?: import("node:https").Agent | undefined; readonly ca?: string | undefined },
+): Registry {
+  if (options.agent === undefined && options.ca === undefined) return registry;
+  (registry as unknown as { _restApiClient: { setOptions(o: object): void } })._restApiClient.setOptions({
+    ...(options.agent !== undefined ? { http: { agent: options.agent } } : {}),
+    ...(options.ca !== undefined ? { ca: options.ca } : {}),
+  });
+  return registry;
 }

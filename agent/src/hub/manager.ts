@@ -1,27 +1,15 @@
 import { type DeviceCredentials, parseDeviceConnectionString } from "./connectionString.ts";
-import type { HubConnector } from "./connector.ts";
-import { DeviceBridge } from "./bridge.ts";
+import { type BridgeOptions, DeviceBridge } from "./bridge.ts";
 import { DEVICE_CONNECTION_STRING_KEY, DEVICE_CREDENTIALS_SECRET } from "./credentials.ts";
-import type { AgentInfo } from "./reported.ts";
-import type { KubeClient } from "../kube/client.ts";
 import { Informer } from "../kube/informer.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { RESOURCES } from "../kube/resources.ts";
-import type { Logger } from "../runtime/log.ts";
 
-export interface HubBridgesOptions {
-  readonly kube: KubeClient;
+/** What every device bridge shares, and the namespaces to look for devices in. */
+export type HubBridgesOptions = Omit<BridgeOptions, "namespace" | "credentials"> & {
   /** Namespaces to watch; `[undefined]` watches all. */
   readonly namespaces: readonly (string | undefined)[];
-  readonly connector: HubConnector;
-  readonly log: Logger;
-  readonly agent: AgentInfo;
-  readonly heartbeatMs?: number;
-  readonly minBackoffMs?: number;
-  readonly maxBackoffMs?: number;
-  readonly connectTimeoutMs?: number;
-  readonly operationTimeoutMs?: number;
-}
+};
 
 function credentialsOf(secret: KubeObject): DeviceCredentials {
   const data = (secret as { data?: Record<string, string> }).data ?? {};

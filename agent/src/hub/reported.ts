@@ -103,21 +103,3 @@ export function reportedProperties(inputs: ReportInputs): Json {
     heartbeat: inputs.heartbeatUtc,
   };
 }
-
-/**
- * The patch that turns `before` into `after`: changed and new keys, objects recursed, and null for
- * keys that are gone (a removed module). Empty when nothing changed.
- */
-export function reportedPatch(before: Json | undefined, after: Json): Json {
-  if (!before) return after;
-  const patch: Json = {};
-  for (const [key, value] of Object.entries(after)) {
-    const old = before[key];
-    if (isObject(value) && isObject(old)) {
-      const inner = reportedPatch(old, value);
-      if (Object.keys(inner).length > 0) patch[key] = inner;
-    } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
-  }
-  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
-  return patch;
-}

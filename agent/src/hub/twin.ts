@@ -26,6 +26,23 @@ export function mergePatch(target: Record<string, unknown>, patch: Record<string
   return result;
 }
 
+/**
+ * The merge patch that turns `before` into `after` (the inverse of mergePatch): changed and new keys,
+ * objects recursed, null for keys that are gone. Empty when nothing changed.
+ */
+export function diffPatch(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const old = before[key];
+    if (isObject(value) && isObject(old)) {
+      const inner = diffPatch(old, value);
+      if (Object.keys(inner).length > 0) patch[key] = inner;
+    } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
+  }
+  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
+  return patch;
+}
+
 export function versionOf(doc: unknown): number | undefined {
   const v = isObject(doc) ? doc["$version"] : undefined;
   return typeof v === "number" && Number.isInteger(v) ? v : undefined;

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { createServerCertificate } from "../../../scripts/cluster/pki.ts";
 import { type Sas, parseSas, verifySas } from "./sas.ts";
+import { mergePatch } from "../../src/hub/twin.ts";
 
 export const REGISTRY_POLICY = "registryReadWrite";
 
@@ -70,19 +71,6 @@ class HttpError extends Error {
 function keysOrNew(given: unknown): SymmetricKey {
   const k = (given as { symmetricKey?: Partial<SymmetricKey> } | undefined)?.symmetricKey;
   return { primaryKey: k?.primaryKey || newKey(), secondaryKey: k?.secondaryKey || newKey() };
-}
-
-/** Applies a JSON merge patch (null deletes), as twin PATCH does. */
-export function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): void {
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) Reflect.deleteProperty(target, key);
-    else if (typeof value === "object" && !Array.isArray(value)) {
-      const current = target[key];
-      const next = typeof current === "object" && current !== null ? (current as Record<string, unknown>) : {};
-      mergePatch(next, value as Record<string, unknown>);
-      target[key] = next;
-    } else target[key] = value;
-  }
 }
 
 export class HubDouble {
@@ -246,7 +234,7 @@ export class HubDouble {
       if (!isPolicy) throw new HttpError(401, "IotHubUnauthorizedAccess", "twin operations need registryReadWrite");
       const device = this.device(parts[1]);
       if (method === "PATCH" && input) {
-        if (input["tags"]) mergePatch(device.tags, input["tags"] as Record<string, unknown>);
+        if (input["tags"]) device.tags = mergePatch(device.tags, input["tags"] as Record<string, unknown>);
         device.etag = etag();
       } else if (method !== "GET") throw new HttpError(405, "MethodNotAllowed", method);
       return [200, this.twinOf(device)];

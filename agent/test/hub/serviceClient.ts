@@ -1,13 +1,9 @@
 // The real azure-iothub Registry, pointed at the hub double. The SDK signs, builds and sends every
-// request itself; only the connection goes to the double's loopback port, through the RestApiClient's
-// own `http.agent` option (Registry has no public setter for it).
+// request itself; only the connection goes to the double's loopback port.
 import iothub from "azure-iothub";
 import type { HubDouble } from "./hubDouble.ts";
+import { withHttpsOptions } from "../../src/hub/connector.ts";
 
 export function registryFor(hub: HubDouble, connectionString = hub.policyConnectionString()): iothub.Registry {
-  const registry = iothub.Registry.fromConnectionString(connectionString);
-  (registry as unknown as { _restApiClient: { setOptions(options: object): void } })._restApiClient.setOptions({
-    http: { agent: hub.agent() },
-  });
-  return registry;
+  return withHttpsOptions(iothub.Registry.fromConnectionString(connectionString), { agent: hub.agent() });
 }

@@ -6,7 +6,8 @@
 // Clients authenticate as `{deviceId}/{moduleId}` with a SAS token signed by that identity's key.
 import mqtt from "mqtt-packet";
 import { WebSocketServer, type WebSocket } from "ws";
-import { type DeviceRecord, type HubDouble, type TwinProperties, mergePatch } from "./hubDouble.ts";
+import { type DeviceRecord, type HubDouble, type TwinProperties } from "./hubDouble.ts";
+import { diffPatch, mergePatch } from "../../src/hub/twin.ts";
 import { parseSas } from "./sas.ts";
 
 interface Session {
@@ -82,7 +83,7 @@ export class TwinService {
   patchDesired(deviceId: string, moduleId: string, patch: Record<string, unknown>, deliver = true): number {
     const twin = this.twin(this.deviceOf(deviceId), moduleId);
     const version = twin.desired.$version + 1;
-    twin.desired = { ...mergeCopy(twin.desired, patch), $version: version };
+    twin.desired = { ...mergePatch(twin.desired, patch), $version: version };
     if (deliver) {
       this.publishTo(deviceId, moduleId, `$iothub/twin/PATCH/properties/desired/?$version=${String(version)}`, {
         ...patch,
@@ -229,35 +230,11 @@ export class TwinService {
         return;
       }
       const version = twin.reported.$version + 1;
-      twin.reported = { ...mergeCopy(twin.reported, patch), $version: version };
+      twin.reported = { ...mergePatch(twin.reported, patch), $version: version };
       this.reportedPatches.push({ deviceId: session.deviceId, moduleId: session.moduleId, patch });
       respond(204, undefined, `&$version=${String(version)}`);
     }
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** The merge patch IoT Hub sends when a whole document replaces another: removed keys, at any depth, become null. */
-function diffPatch(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
-  const patch: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(after)) {
-    const old = before[key];
-    if (isObject(value) && isObject(old)) {
-      const inner = diffPatch(old, value);
-      if (Object.keys(inner).length > 0) patch[key] = inner;
-    } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
-  }
-  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
-  return patch;
-}
-
-function mergeCopy<T extends Record<string, unknown>>(target: T, patch: Record<string, unknown>): T {
-  const copy = structuredClone(target);
-  mergePatch(copy, patch);
-  return copy;
 }
 
 /** MQTT topic filter matching with `#` and `+`. */
