@@ -3,7 +3,17 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 export type Tool =
-  "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kubectl" | "kwok" | "helm" | "pulumi";
+  | "etcd"
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "kube-scheduler"
+  | "kubectl"
+  | "kwok"
+  | "helm"
+  | "pulumi"
+  | "kubelet"
+  | "kube-proxy"
+  | "coredns";
 
 export function cacheDir(): string {
   return process.env["EDGEK8S_CACHE"] ?? join(homedir(), ".cache", "edgek8s");
