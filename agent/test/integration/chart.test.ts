@@ -109,10 +109,16 @@ describe("agent Helm chart", () => {
 
 describe("agent Dockerfile", () => {
   const dockerfile = readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8");
-  it("is multi-stage on Node 24, installs production dependencies only, runs as non-root", () => {
-    assert.equal((dockerfile.match(/^FROM node:24-/gm) ?? []).length, 2);
-    assert.match(dockerfile, /npm ci --omit=dev/);
-    assert.match(dockerfile, /^USER 1000:1000$/m);
-    assert.match(dockerfile, /^ENTRYPOINT \["node", "--max-semi-space-size=4", "agent\/bin\/edgek8s\.js"\]$/m);
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  it("builds on Node 24 by default and ships the bundle on a distroless base, as non-root", () => {
+    assert.match(dockerfile, /^ARG BASE=node:24-bookworm-slim$/m);
+    assert.match(dockerfile, /^ARG RUNTIME=gcr\.io\/distroless\/cc-debian12$/m);
+    assert.match(finalStage, /^FROM \$\{RUNTIME\}$/m);
+    assert.doesNotMatch(finalStage, /node_modules|agent\/src/, "the final stage has the bundle only");
+    assert.match(finalStage, /^USER 1000:1000$/m);
+    assert.match(
+      finalStage,
+      /^ENTRYPOINT \["\/usr\/local\/bin\/node", "--max-semi-space-size=4", "\/app\/edgek8s\.js"\]$/m,
+    );
   });
 });

@@ -61,6 +61,22 @@ const readText = (file: string): string => {
   }
 };
 
+/** Removes a cgroup (in every hierarchy) whose processes are gone; true when nothing of it is left. */
+export async function removeCgroup(name: string): Promise<boolean> {
+  for (const dir of cgroupDirs(name)) {
+    for (let i = 0; i < 20; i++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") break;
+        await sleep(100);
+      }
+    }
+  }
+  return cgroupDirs(name).length === 0;
+}
+
 /** Processes of the node: in its namespaces, in its cgroups, or naming its folder (containerd's shims). */
 export function nodeProcesses(state: NodeState): number[] {
   const pids = new Set<number>();
@@ -136,17 +152,7 @@ export async function cleanUp(state: NodeState): Promise<void> {
       run("umount", ["--lazy", mount]);
     }
   }
-  for (const dir of cgroupDirs(state.cgroupRoot)) {
-    for (let i = 0; i < 20; i++) {
-      try {
-        rmdirSync(dir);
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") break;
-        await sleep(100);
-      }
-    }
-  }
+  await removeCgroup(state.cgroupRoot);
   // The host end of the link goes with the node's network namespace; remove it if that lingers.
   try {
     run("ip", ["link", "delete", state.network.hostLink]);

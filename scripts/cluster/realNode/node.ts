@@ -111,6 +111,7 @@ export class RealNode {
   readonly processes: ManagedProcess[] = [];
   readonly state: NodeState;
   private readonly kubectl: PlaneAccess["kubectl"];
+  private stopped = false;
 
   constructor(state: NodeState, kubectl: PlaneAccess["kubectl"]) {
     this.state = state;
@@ -154,6 +155,8 @@ export class RealNode {
    * Stop the controllers first, or they make new pods.
    */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     try {
       this.kubectl([
         "delete",
