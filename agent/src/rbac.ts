@@ -1,6 +1,6 @@
 /**
  * The API rights the agent needs, and no more: it reads EdgeDeployments and writes only their
- * status, manages the kinds it translates to, reads pods for status and records events; and it holds
+ * status, manages the kinds it translates to, reads pods and their warning events for status and records events; and it holds
  * a leader Lease in its own namespace. The Helm chart renders exactly these rules (a test keeps them
  * equal) and the integration tests run the agent with the chart's rendered RBAC.
  */
@@ -18,7 +18,8 @@ export const AGENT_RBAC_RULES = [
     verbs: ["get", "list", "watch", "create", "patch", "update", "delete"],
   },
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
-  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+  // list: the Warning events of pods kubelet cannot prepare, for module status (FailedMount …).
+  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "list"] },
 ] as const;
 
 /** Leader election: the Lease in the agent's own namespace. */

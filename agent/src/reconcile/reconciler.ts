@@ -2,6 +2,7 @@ import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { ClusterCache, OwnedKind } from "./cache.ts";
 import { contentHash } from "./drift.ts";
 import { type Plan, planPass } from "./plan.ts";
+import { readPodWarnings } from "./podWarnings.ts";
 import { API_VERSION, KIND, type EdgeDeploymentSpec, type EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
 import type { KubeObject } from "../kube/objects.ts";
@@ -11,6 +12,7 @@ import { k8sName } from "../naming/k8sName.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import { type Outcome, edgeDeploymentStatus } from "../status/deploymentStatus.ts";
+import { isStartingUp } from "../status/moduleStatus.ts";
 import type { TranslationDefaults } from "../translate/context.ts";
 import { LABEL } from "../translate/labels.ts";
 import { KIND_ORDER, translate } from "../translate/translate.ts";
@@ -134,6 +136,9 @@ export class Reconciler {
     const applyError = (await this.execute(plan, edgeDeployment, log)) ?? conflict;
     const versions = new Map(parsed.manifest.modules.map((m) => [m.id, m.version]));
     const pods = this.podsByModule(namespace, k8sName(deviceId));
+    // Pods kubelet is still preparing: their Warning events say why (FailedMount …); look again soon.
+    const starting = [...pods.values()].flat().filter(isStartingUp);
+    const podWarnings = await readPodWarnings(this.client, namespace, starting, log);
     const deployments = new Map(
       this.cache.ownedIn("Deployment", namespace).map((d) => [d.metadata?.name ?? "", d as V1Deployment]),
     );
@@ -143,6 +148,7 @@ export class Reconciler {
       warnings: [...parsed.warnings, ...translation.warnings],
       deployments,
       pods,
+      podWarnings,
       waitingFor: plan.waitingFor,
       applyError,
     });
@@ -150,7 +156,7 @@ export class Reconciler {
     return {
       applied: plan.apply.length,
       pruned: plan.prune.length,
-      ...(plan.waitingFor.length > 0 ? { requeueAfterMs: 5000 } : {}),
+      ...(plan.waitingFor.length > 0 || starting.length > 0 ? { requeueAfterMs: 5000 } : {}),
     };
   }
 

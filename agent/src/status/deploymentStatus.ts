@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { nextConditions } from "./conditions.ts";
-import { isModuleReady, moduleRuntimeStatus } from "./moduleStatus.ts";
+import { type PodWarning, isModuleReady, moduleRuntimeStatus } from "./moduleStatus.ts";
 import type { EdgeDeploymentStatus, ModuleStatus } from "../crd/edgeDeployment.ts";
 import { type ManifestIssue, type ManifestWarning, desiredStatusFor, formatIssue } from "../manifest/issues.ts";
 import type { TranslatedModule } from "../translate/translate.ts";
@@ -17,6 +17,8 @@ export type Outcome =
       readonly warnings: readonly ManifestWarning[];
       readonly deployments: ReadonlyMap<string, V1Deployment>;
       readonly pods: ReadonlyMap<string, readonly V1Pod[]>;
+      /** The latest Warning event of each pod kubelet is still preparing, by pod uid. */
+      readonly podWarnings?: ReadonlyMap<string, PodWarning>;
       /** Modules not created yet because a module with a lower startupOrder is not available. */
       readonly waitingFor: readonly string[];
       readonly applyError: string | undefined;
@@ -72,6 +74,7 @@ export function edgeDeploymentStatus(inputs: StatusInputs): EdgeDeploymentStatus
       module.version,
       outcome.deployments.get(module.k8sName),
       outcome.pods.get(module.k8sName) ?? [],
+      outcome.podWarnings,
     );
     modules[module.id] = status;
     if (isModuleReady(module, status)) ready++;

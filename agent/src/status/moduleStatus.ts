@@ -4,6 +4,26 @@ import type { TranslatedModule } from "../translate/translate.ts";
 
 type Time = string | Date | undefined;
 
+/** The latest Warning event of a pod (FailedMount, FailedCreatePodSandBox, …): why it cannot start. */
+export interface PodWarning {
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Waiting reasons kubelet shows while it prepares a pod; what blocks it is only in the pod's events. */
+const STARTING = new Set(["ContainerCreating", "PodInitializing"]);
+
+/**
+ * A pod kubelet is still preparing (volumes, sandbox): its container waits as ContainerCreating, or
+ * has no status yet on a scheduled pod. The reason it stays so is in its Warning events.
+ */
+export function isStartingUp(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp !== undefined || pod.status?.phase !== "Pending") return false;
+  const statuses = pod.status.containerStatuses ?? [];
+  if (statuses.length === 0) return pod.spec?.nodeName !== undefined;
+  return statuses.some((c) => STARTING.has(c.state?.waiting?.reason ?? ""));
+}
+
 function iso(time: Time): string | undefined {
   if (time === undefined) return undefined;
   return typeof time === "string" ? time : time.toISOString();
@@ -62,13 +82,15 @@ function withTimes(
  * running → running (unhealthy when not ready though it has a liveness probe); waiting → backoff;
  * terminated exit 0 → stopped, otherwise failed; pod Succeeded → stopped, Failed → failed,
  * Unknown → unknown. A stopped module with no pod is stopped; one whose pods the cluster refuses to
- * create (ReplicaFailure) has failed.
+ * create (ReplicaFailure) has failed. A pod kubelet cannot prepare (a volume it cannot mount, a
+ * sandbox it cannot make) is described by its latest Warning event, from `warnings` by pod uid.
  */
 export function moduleRuntimeStatus(
   module: TranslatedModule,
   version: string | undefined,
   deployment: V1Deployment | undefined,
   pods: readonly V1Pod[],
+  warnings: ReadonlyMap<string, PodWarning> = new Map(),
 ): ModuleStatus {
   const base = { name: module.k8sName, version };
   const pod = currentPod(pods, deployment);
@@ -97,6 +119,12 @@ export function moduleRuntimeStatus(
   }
   const container = pod.status?.containerStatuses?.find((c) => c.name === module.k8sName);
   const phase = pod.status?.phase;
+  const warning = isStartingUp(pod) ? warnings.get(pod.metadata?.uid ?? "") : undefined;
+  if (warning)
+    return withTimes(
+      { ...base, runtimeStatus: "backoff", statusDescription: `${warning.reason}: ${warning.message}` },
+      container,
+    );
   if (phase === "Succeeded")
     return withTimes({ ...base, runtimeStatus: "stopped", statusDescription: "pod succeeded" }, container);
   if (phase === "Failed")
