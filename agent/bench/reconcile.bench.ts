@@ -1,9 +1,12 @@
 // Benchmarks (not tests) of the agent against a real local API server; prints numbers, asserts nothing.
 //   node agent/bench/reconcile.bench.ts [--devices 500] [--modules-per-device 10] [--samples 30]
+//                                       [--bundle] [--kwok-nodes N]
+// --bundle runs the agent processes from the compiled bundle (npm run build -w agent), as the image
+// does; --kwok-nodes N adds controller-manager, scheduler and N kwok nodes, so modules get pods.
 // 1. latency from an EdgeDeployment change to all objects applied, for 1, 20 and 50 modules (p50/p99);
 // 2. writes on a no-op resync (from the API server's audit log);
 // 3. RSS of an agent process serving one device with 20 modules, and DEVICES devices × MODULES modules.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
@@ -21,12 +24,19 @@ import { silentLogger } from "../src/runtime/log.ts";
 import { DEFAULT_TRANSLATION_DEFAULTS } from "../src/translate/context.ts";
 
 const { values } = parseArgs({
-  options: { devices: { type: "string" }, "modules-per-device": { type: "string" }, samples: { type: "string" } },
+  options: {
+    devices: { type: "string" },
+    "modules-per-device": { type: "string" },
+    samples: { type: "string" },
+    bundle: { type: "boolean" },
+    "kwok-nodes": { type: "string" },
+  },
 });
 const DEVICES = Number(values.devices ?? 500);
 const MODULES_PER_DEVICE = Number(values["modules-per-device"] ?? 10);
 const SAMPLES = Number(values.samples ?? 30);
-const BIN = new URL("../bin/edgek8s.js", import.meta.url).pathname;
+const BIN = new URL(values.bundle ? "../dist/edgek8s.js" : "../bin/edgek8s.js", import.meta.url).pathname;
+const KWOK_NODES = Number(values["kwok-nodes"] ?? 0);
 
 function modules(count: number, tag: string) {
   return manifest({
@@ -46,7 +56,12 @@ const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function main(): Promise<void> {
-  const plane = await startControlPlane({ auditLog: true, crdFiles: [CRD_FILE] });
+  if (values.bundle) execFileSync(process.execPath, [new URL("../scripts/build.ts", import.meta.url).pathname]);
+  const plane = await startControlPlane({
+    auditLog: true,
+    crdFiles: [CRD_FILE],
+    ...(KWOK_NODES > 0 ? { full: true, nodes: KWOK_NODES } : {}),
+  });
   const admin = new KubeClient(clusterConfigFromFile(plane.kubeconfigPath));
   try {
     // 1. latency, in-process controller
@@ -167,6 +182,20 @@ async function rssOfAgent(
       undefined,
       1000,
     );
+    if (KWOK_NODES > 0 && deployments > 0) {
+      // Every module's pod exists and runs on a kwok node, so the agent holds them all in its cache.
+      const admin = new KubeClient(clusterConfigFromFile(kubeconfig));
+      await waitFor(
+        "every module's pod running",
+        async () =>
+          (await admin.list(RESOURCES.Pod, { fieldSelector: "status.phase=Running" })).items.length >= deployments,
+        1_800_000,
+        undefined,
+        5000,
+      );
+      admin.close();
+      await waitFor("agent idle", async () => (await metric("edgek8s_queue_depth")) === 0, 300_000, undefined, 1000);
+    }
     await new Promise((r) => setTimeout(r, 3000));
     if (deployments > 0)
       console.log(

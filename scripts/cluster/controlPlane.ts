@@ -357,6 +357,9 @@ async function startNodeComponents(
     `--authorization-kubeconfig=${kubeconfig}`,
     "--bind-address=127.0.0.1",
     "--leader-elect=false",
+    // Thousands of pods on kwok nodes (the fleet benchmark) at the default 20 requests/s take minutes.
+    "--kube-api-qps=200",
+    "--kube-api-burst=400",
   ];
   const components = [
     new ManagedProcess(

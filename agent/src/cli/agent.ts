@@ -208,6 +208,8 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     await controller.start();
     await bridges?.start();
     started = true;
+    // Time since the process started (performance's time origin), so start-up cost is visible.
+    log.info("ready", { startupMs: Math.round(performance.now()) });
   }
   await Promise.race([
     stopped,
