@@ -175,6 +175,7 @@ export class ControlPlane {
   kubectl(args: readonly string[], input?: string): string {
     return execFileSync(toolPath("kubectl"), ["--kubeconfig", this.kubeconfigPath, ...args], {
       encoding: "utf8",
+      stdio: ["pipe", "pipe", "pipe"],
       ...(input === undefined ? {} : { input }),
     });
   }
