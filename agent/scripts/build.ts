@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const agentDir = fileURLToPath(new URL("..", import.meta.url));
-const outdir = `${agentDir}dist`;
+/** `node agent/scripts/build.ts [OUTDIR]` (default agent/dist). */
+const outdir = process.argv[2] ?? `${agentDir}dist`;
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
