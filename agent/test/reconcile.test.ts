@@ -238,10 +238,8 @@ describe("module runtime status (DESIGN §7)", () => {
   });
 
   it("a pod kubelet cannot prepare: backoff with its latest Warning event (FailedMount), found by pod uid", () => {
-    const creating = {
-      ...pod({ ready: false, state: { waiting: { reason: "ContainerCreating" } } }, "Pending"),
-      metadata: { name: "p", uid: "pod-1", creationTimestamp: "2026-01-01T00:00:00Z" as unknown as Date },
-    };
+    const creating = pod({ ready: false, state: { waiting: { reason: "ContainerCreating" } } }, "Pending");
+    creating.metadata = { name: "p", uid: "pod-1", creationTimestamp: "2026-01-01T00:00:00Z" as unknown as Date };
     const mount = {
       reason: "FailedMount",
       message: 'MountVolume.SetUp failed for volume "edgek8s-trust" : secret "edgehub-ca" not found',
@@ -251,7 +249,8 @@ describe("module runtime status (DESIGN §7)", () => {
     assert.deepEqual([status.runtimeStatus, status.statusDescription], ["backoff", `FailedMount: ${mount.message}`]);
     const without = moduleRuntimeStatus(module, "1.0", undefined, [creating]);
     assert.deepEqual([without.runtimeStatus, without.statusDescription], ["backoff", "ContainerCreating"]);
-    const running = { ...pod({ state: { running: {} } }), metadata: { name: "p", uid: "pod-1" } };
+    const running = pod({ state: { running: {} } });
+    running.metadata = { name: "p", uid: "pod-1" };
     assert.ok(!isStartingUp(running));
     assert.equal(
       moduleRuntimeStatus(module, "1.0", undefined, [running], new Map([["pod-1", mount]])).statusDescription,
