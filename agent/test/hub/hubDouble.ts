@@ -14,7 +14,7 @@ import { HttpError, type HubState, type OperationRequest, keylessModule, match }
 import { type Policy, type Principal, defaultPolicies, denied, principalName } from "./permissions.ts";
 import { type DeviceRecord, type ModuleRecord, keysOf, newEtag } from "./records.ts";
 import { covers, expired, parseSas, signedWith } from "./sas.ts";
-import { applyPatch } from "./twinRules.ts";
+import { applyPatch, sectionProblems } from "./twinRules.ts";
 
 export type { DeviceRecord, ModuleRecord } from "./records.ts";
 
@@ -154,6 +154,8 @@ export class HubDouble implements HubState {
     const twin = this.moduleOf(deviceId, moduleId).twin;
     const version = twin.desired.$version + 1;
     const desired = options.replace ? content : applyPatch(twin.desired, content);
+    const problems = sectionProblems("desired", desired);
+    if (problems.length > 0) throw new Error(`IoT Hub would refuse these desired properties: ${problems.join("; ")}`);
     twin.desired = { ...desired, $version: version };
     twin.etag = newEtag();
     if (options.notify !== false) this.desiredChanged(deviceId, moduleId, { ...content, $version: version });

@@ -246,7 +246,11 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
       "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5.1",
     );
     assert.ok("Pump" in (current?.edgeAgent.modules ?? {}));
-    assert.ok(logs.some((l) => l.includes("fetching the whole twin") && l.includes("a patch was missed")));
+    assert.ok(
+      logs.some(
+        (l) => l.includes("fetching the whole twin") && l.includes(`notified of $version ${String(before + 2)}`),
+      ),
+    );
   });
 
   it("invalid desired properties → 400 with a description, and the cluster keeps the last good state", async () => {
@@ -275,9 +279,10 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
     assert.deepEqual(await deploymentNames(), names);
   });
 
-  it("module identities follow the manifest: a removed module loses its identity and Secret", async () => {
+  it("a whole replacement (no null for what it removes) is followed: the removed module loses its identity, Secret and Deployment", async () => {
     const { edgeAgent } = quickstart();
-    twins.setDesired(DEVICE, AGENT, edgeAgent);
+    twins.setDesired(DEVICE, AGENT, edgeAgent); // IoT Hub notifies a replacement whole
+
     const version = desiredVersion();
     await waitFor("Pump gone", async () => (await spec())?.desiredVersion === version, 30_000);
     await waitFor(
@@ -287,6 +292,7 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
     );
     assert.equal(await getObject(cluster.admin, "Secret", NS, "pump-identity"), undefined);
     assert.ok(hub.devices.get(DEVICE)?.modules.has("SimulatedTemperatureSensor"));
+    await waitFor("Pump Deployment gone", async () => !(await deploymentNames()).includes("pump"), 30_000);
   });
 
   it("hub down: nothing is deleted; hub back: reconnect, fetch the whole twin, converge, catch up reported", async () => {
@@ -315,17 +321,17 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
     assert.ok(twins.connects.filter((c) => c === `${DEVICE}/${AGENT}`).length >= 2);
   });
 
-  it("a restarted agent keeps its $edgeAgent identity (from its Secret) and resumes from the whole twin", async () => {
+  it("a restarted agent keeps its identities (from their Secrets), asks IoT Hub's registry nothing, resumes from the whole twin", async () => {
     const key = hub.devices.get(DEVICE)?.modules.get(AGENT)?.authentication.symmetricKey.primaryKey;
-    const writes = () =>
-      hub.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/modules/$edgeAgent")).length;
-    const writesBefore = writes();
-    const connects = twins.connects.length;
+    const registryCalls = () => hub.requests.filter((r) => r.registry).length;
+    const callsBefore = registryCalls();
+    const applied = () => logs.filter((l) => l.includes("desired properties applied to the EdgeDeployment")).length;
+    const appliedBefore = applied();
     await bridges.stop();
     bridges = await startBridges();
-    await waitFor("reconnected", async () => Promise.resolve(twins.connects.length > connects), 30_000);
+    await waitFor("the whole twin applied again", async () => Promise.resolve(applied() > appliedBefore), 30_000);
     assert.equal(hub.devices.get(DEVICE)?.modules.get(AGENT)?.authentication.symmetricKey.primaryKey, key);
-    assert.equal(writes(), writesBefore, "no new $edgeAgent identity");
+    assert.equal(registryCalls(), callsBefore, "no identity registry call: every identity Secret is current");
     const version = desiredVersion();
     assert.equal((await spec())?.desiredVersion, version);
   });
