@@ -55,11 +55,12 @@ export class EdgeDevice extends pulumi.ComponentResource {
       );
     }
 
-    if (hub.registryConnectionString !== undefined) {
+    if (hub.registryConnectionString !== undefined && hub.serviceConnectionString !== undefined) {
       const identity = new DeviceIdentity(
         `${deviceId}-identity`,
         {
           hubConnectionString: hub.registryConnectionString,
+          twinConnectionString: hub.serviceConnectionString,
           hubHostName: hub.hostName,
           deviceId,
           tags: device.tags ?? {},

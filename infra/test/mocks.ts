@@ -49,6 +49,15 @@ function unwrap(value: unknown): unknown {
   return value;
 }
 
+/** A new IoT Hub's default shared access policies and their rights, as listKeys reports them. */
+const POLICY_RIGHTS: Record<string, string> = {
+  iothubowner: "RegistryRead, RegistryWrite, ServiceConnect, DeviceConnect",
+  service: "ServiceConnect",
+  device: "DeviceConnect",
+  registryRead: "RegistryRead",
+  registryReadWrite: "RegistryRead, RegistryWrite",
+};
+
 /** Mocked state: inputs echoed, plus what real providers would add (keys, host names). */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   if (type === "azure-native:devices:IotHubResource") {
@@ -85,7 +94,12 @@ export async function runMocked<T>(
       call: (args) => {
         invokes.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
         if (args.token === "azure-native:devices:listIotHubResourceKeysForKeyName") {
-          return { keyName: "registryReadWrite", primaryKey: "aHViLWtleQ==", rights: "RegistryWrite" };
+          const keyName = String((args.inputs as Record<string, unknown>)["keyName"]);
+          return {
+            keyName,
+            primaryKey: Buffer.from(`key-of-${keyName}`).toString("base64"),
+            rights: POLICY_RIGHTS[keyName],
+          };
         }
         return {};
       },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { HUB_POLICIES, policyRightsProblem } from "../components/hub.ts";
 import { defineStack } from "../stack.ts";
 import { AZURE, byName, inputs, objectOf } from "./fixtures.ts";
 import { runMocked, valueOf } from "./mocks.ts";
@@ -8,24 +9,51 @@ import { runMocked, valueOf } from "./mocks.ts";
 describe("the Pulumi program under mocks: Azure hub, an agent per device", async () => {
   const { result, resources, invokes } = await runMocked(() => defineStack(inputs(AZURE)));
 
-  it("creates the resource group and a Standard IoT Hub, and reads only the registryReadWrite key", () => {
+  it("creates the resource group and a Standard IoT Hub, and reads the registryReadWrite and service keys", () => {
     const hub = resources.find((r) => r.type === "azure-native:devices:IotHubResource");
     assert.deepEqual(hub?.inputs["sku"], { name: "S1", capacity: 1 });
     assert.equal(hub?.inputs["resourceName"], "contoso-edge-dev");
-    assert.ok(resources.some((r) => r.type === "azure-native:resources:ResourceGroup"));
-    assert.deepEqual(
-      invokes.map((i) => [i.token, i.inputs["keyName"]]),
-      [["azure-native:devices:listIotHubResourceKeysForKeyName", "registryReadWrite"]],
+    assert.equal(
+      hub?.inputs["authorizationPolicies"],
+      undefined,
+      "declaring policies would replace the hub's defaults",
     );
+    assert.ok(resources.some((r) => r.type === "azure-native:resources:ResourceGroup"));
+    assert.deepEqual(invokes.map((i) => [i.token, i.inputs["keyName"]]).sort(), [
+      ["azure-native:devices:listIotHubResourceKeysForKeyName", "registryReadWrite"],
+      ["azure-native:devices:listIotHubResourceKeysForKeyName", "service"],
+    ]);
   });
 
-  it("creates IoT Edge identities with tags, passing the hub credential as a secret", () => {
+  it("creates IoT Edge identities with tags: the identity with the registryReadWrite key, tags with the service key", () => {
     const identity = byName(resources, "line1-gw-identity");
     assert.equal(identity.inputs["deviceId"], "line1-gw");
     assert.deepEqual(identity.inputs["tags"], { ring: "canary", line: 1 });
-    assert.ok(identity.secretInputs.includes("hubConnectionString"));
-    assert.match(String(identity.inputs["hubConnectionString"]), /SharedAccessKeyName=registryReadWrite;/);
+    assert.equal(identity.inputs["owner"], "edgek8s/test");
+    for (const input of ["hubConnectionString", "twinConnectionString"])
+      assert.ok(identity.secretInputs.includes(input));
+    const key = (name: string) => Buffer.from(`key-of-${name}`).toString("base64");
+    assert.equal(
+      identity.inputs["hubConnectionString"],
+      `HostName=contoso-edge-dev.azure-devices.net;SharedAccessKeyName=registryReadWrite;SharedAccessKey=${key("registryReadWrite")}`,
+    );
+    assert.equal(
+      identity.inputs["twinConnectionString"],
+      `HostName=contoso-edge-dev.azure-devices.net;SharedAccessKeyName=service;SharedAccessKey=${key("service")}`,
+    );
     assert.equal(byName(resources, "line2-gw-identity").inputs["hubHostName"], "contoso-edge-dev.azure-devices.net");
+  });
+
+  it("refuses a policy whose rights no longer cover its calls", () => {
+    assert.equal(policyRightsProblem("service", HUB_POLICIES.twins.rights, "ServiceConnect"), undefined);
+    assert.equal(
+      policyRightsProblem("registryReadWrite", HUB_POLICIES.registry.rights, "RegistryRead, RegistryWrite"),
+      undefined,
+    );
+    assert.match(
+      policyRightsProblem("service", HUB_POLICIES.twins.rights, "RegistryRead") ?? "",
+      /policy service lacks ServiceConnect/,
+    );
   });
 
   it("writes each device's own connection string into a secret Secret in its namespace, after the namespace", () => {
