@@ -393,3 +393,31 @@ export function attributePaths(expr: Expr): string[][] {
 export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
 }
+
+const TARGET_ROOTS = new Set(["deviceId", "tags", "properties", "capabilities"]);
+
+/**
+ * What IoT Hub accepts in a deployment's target condition, beyond the grammar: single quotes only
+ * (IoT Edge deployment docs) and only `deviceId`, `tags.*`, `properties.reported.*` and
+ * `capabilities.iotEdge` (the fields the hub's targeting query reads; ROLLOUT.md §A1).
+ * Returns a message, or undefined when the condition is acceptable.
+ */
+export function targetConditionProblem(text: string): string | undefined {
+  const parsed = parseCondition(text);
+  if (!parsed.ok) return `${parsed.error.message} at character ${parsed.error.position + 1}`;
+  if (parsed.doubleQuoted) return "IoT Edge target conditions take single-quoted strings only";
+  for (const path of attributePaths(parsed.expr)) {
+    const [root, second] = path;
+    const allowed =
+      root !== undefined &&
+      TARGET_ROOTS.has(root) &&
+      (root !== "tags" || path.length > 1) &&
+      (root !== "properties" || (second === "reported" && path.length > 2)) &&
+      (root !== "capabilities" || (second === "iotEdge" && path.length === 2)) &&
+      (root !== "deviceId" || path.length === 1);
+    if (!allowed) {
+      return `${path.join(".")}: a target condition may read only deviceId, tags.*, properties.reported.* and capabilities.iotEdge`;
+    }
+  }
+  return undefined;
+}
