@@ -29,7 +29,7 @@ function device(deviceId: string, tags: Record<string, unknown>, current?: { ver
     key: `msiot-local-hub-${deviceId}/${deviceId}`,
     tags: tags as Device["tags"],
     desiredVersion: current?.version,
-    edgeAgent: current ? (desired(current.image)) : undefined,
+    edgeAgent: current ? desired(current.image) : undefined,
     edgeHub: current ? { schemaVersion: "1.1", routes: {} } : undefined,
   };
 }
