@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as devices from "@pulumi/azure-native/devices/index.js";
+import * as iothub from "@pulumi/azure-native/iothub/index.js";
 import * as resources from "@pulumi/azure-native/resources/index.js";
 import type { StackConfig } from "../config.ts";
 
@@ -31,7 +31,7 @@ export class EdgeHub extends pulumi.ComponentResource {
         { resourceGroupName: hub.resourceGroup, location: hub.location },
         { parent: this },
       );
-      const iotHub = new devices.IotHubResource(
+      const iotHub = new iothub.IotHubResource(
         `${name}-iothub`,
         {
           resourceName: hub.name,
@@ -42,7 +42,7 @@ export class EdgeHub extends pulumi.ComponentResource {
         { parent: this },
       );
       this.hostName = iotHub.properties.apply((p) => p.hostName);
-      const key = devices.listIotHubResourceKeysForKeyNameOutput(
+      const key = iothub.listIotHubResourceKeysForKeyNameOutput(
         { keyName: REGISTRY_POLICY, resourceGroupName: group.name, resourceName: iotHub.name },
         { parent: this },
       );
