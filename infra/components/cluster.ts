@@ -26,9 +26,14 @@ export const AGENT_RELEASE_TIMEOUT_SECONDS = 300;
 export class EdgeCluster extends pulumi.ComponentResource {
   readonly provider: k8s.Provider;
   readonly agent: StackConfig["clusters"][string]["agent"];
-  /** What every object the program makes on this cluster waits for: the adoption policy's binding. */
+  /** The adoption policy's binding: what the CRD waits for. */
   readonly adoptionGuard: pulumi.CustomResource;
   readonly crd: pulumi.CustomResource;
+  /**
+   * What every namespace waits for: the CRD, which the provider awaits until it is established, so
+   * the adoption policy created before it has had that long to take effect in the API server.
+   */
+  readonly namespaceGuard: pulumi.CustomResource;
   readonly agentRelease: k8s.helm.v3.Release | undefined;
 
   constructor(name: string, args: EdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,10 +57,13 @@ export class EdgeCluster extends pulumi.ComponentResource {
       ...on,
       dependsOn: [policy],
     });
-    const guarded = { ...on, dependsOn: [this.adoptionGuard] };
-    this.crd = kubeObject(`${name}-crd`, edgeDeploymentCrd(), guarded);
+    this.crd = kubeObject(`${name}-crd`, edgeDeploymentCrd(), { ...on, dependsOn: [this.adoptionGuard] });
+    this.namespaceGuard = this.crd;
     if (this.agent.mode === "cluster") {
-      const namespace = kubeObject(`${name}-agent-namespace`, agentNamespaceObject(this.agent), guarded);
+      const namespace = kubeObject(`${name}-agent-namespace`, agentNamespaceObject(this.agent), {
+        ...on,
+        dependsOn: [this.namespaceGuard],
+      });
       this.agentRelease = new k8s.helm.v3.Release(
         `${name}-agent`,
         {

@@ -44,7 +44,7 @@ export class EdgeDevice extends pulumi.ComponentResource {
     if (!namespaceObject) throw new Error("deviceNamespaceObjects returned no Namespace");
     const namespace = kubeObject(`${deviceId}-namespace`, namespaceObject, {
       ...on,
-      dependsOn: [cluster.adoptionGuard],
+      dependsOn: [cluster.namespaceGuard],
     });
     const inNamespace = { ...on, dependsOn: [namespace] };
     for (const object of contents) {

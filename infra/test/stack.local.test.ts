@@ -72,17 +72,17 @@ describe("the Pulumi program under mocks: local mode", async () => {
     assert.deepEqual(object.spec.edgeAgent, file.modulesContent.$edgeAgent["properties.desired"]);
   });
 
-  it("orders dependencies: the adoption guard first, CRD and namespace before the EdgeDeployment, the namespace before its contents", () => {
+  it("orders dependencies: the adoption guard first, then the CRD, then namespaces; CRD and namespace before the EdgeDeployment, the namespace before its contents", () => {
     const policy = byName(resources, "local-adoption-policy");
     const guard = byName(resources, "local-adoption-policy-binding");
     const crd = byName(resources, "local-crd");
     assert.ok(guard.dependencies.includes(policy.urn), "the binding waits for its policy");
     assert.ok(crd.dependencies.includes(guard.urn), "the CRD waits for the guard");
-    assert.ok(byName(resources, "local-agent-namespace").dependencies.includes(guard.urn));
+    assert.ok(byName(resources, "local-agent-namespace").dependencies.includes(crd.urn), "so after the guard");
     for (const device of ["edge-device-1", "line3-gw"]) {
       const ns = byName(resources, `${device}-namespace`);
       const ed = byName(resources, `${device}-edgedeployment`);
-      assert.ok(ns.dependencies.includes(guard.urn), `${device}: the namespace waits for the guard`);
+      assert.ok(ns.dependencies.includes(crd.urn), `${device}: the namespace waits for the CRD, so the guard`);
       assert.ok(ed.dependencies.includes(crd.urn), `${device}: EdgeDeployment waits for the CRD`);
       assert.ok(ed.dependencies.includes(ns.urn), `${device}: EdgeDeployment waits for its namespace`);
       for (const r of resources.filter((x) => x.name.startsWith(`${device}-networkpolicy`)))

@@ -12,7 +12,6 @@ const TOOLS = {
   kwok: ["kwok", "KWOK_VERSION"],
   helm: ["helm", "HELM_VERSION"],
   pulumi: ["pulumi", "PULUMI_VERSION"],
-  "pulumi-language-nodejs": ["pulumi-nodejs", "PULUMI_NODEJS_VERSION"],
   "pulumi-resource-kubernetes": ["pulumi-kubernetes", "PULUMI_KUBERNETES_VERSION"],
 } as const;
 

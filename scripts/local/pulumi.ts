@@ -15,14 +15,9 @@ export const STACK = "local";
 export function pulumiEnv(state: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    // This Node first (the language host runs `node`), then the language and dynamic-provider
-    // hosts, then the CLI.
-    PATH: [
-      dirname(process.execPath),
-      dirname(toolPath("pulumi-language-nodejs")),
-      dirname(toolPath("pulumi")),
-      process.env["PATH"],
-    ].join(":"),
+    // This Node first (the language host runs `node`), then the CLI and the language and
+    // dynamic-provider hosts that scripts/tools links beside it.
+    PATH: [dirname(process.execPath), dirname(toolPath("pulumi")), process.env["PATH"]].join(":"),
     PULUMI_HOME: join(state, "pulumi-home"),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
@@ -104,5 +99,20 @@ export function ensureStack(state: string): void {
       env,
       stdio: "pipe",
     });
+  }
+}
+
+/**
+ * Forgets the local stack's state. Used when the local cluster has just been started afresh: the
+ * objects the state records lived in the cluster that is gone, so the state describes nothing.
+ */
+export function forgetStack(state: string): void {
+  const env = pulumiEnv(state);
+  // --preserve-config: Pulumi.local.yaml is the repository's, not the state's.
+  const args = ["stack", "rm", STACK, "--force", "--yes", "--preserve-config", "--non-interactive"];
+  try {
+    execFileSync(toolPath("pulumi"), args, { cwd: ROOT, env, stdio: "pipe" });
+  } catch {
+    // No such stack yet: nothing to forget.
   }
 }
