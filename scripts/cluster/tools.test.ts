@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb.js";
-import { Empty } from "google-protobuf/google/protobuf/empty_pb.js";
+import emptyPb from "google-protobuf/google/protobuf/empty_pb.js";
 import { toolPath } from "./tools.ts";
 
 const run = (tool: Parameters<typeof toolPath>[0], args: string[], env: NodeJS.ProcessEnv = process.env) =>
@@ -69,7 +69,7 @@ describe("tools built by scripts/tools", () => {
       const [port] = (await once(createInterface({ input: plugin.stdout }), "line")) as [string];
       const client = new ResourceProviderClient(`127.0.0.1:${port.trim()}`, grpc.credentials.createInsecure());
       const version = await new Promise<string>((resolve, reject) => {
-        client.getPluginInfo(new Empty(), (error, info) => {
+        client.getPluginInfo(new emptyPb.Empty(), (error, info) => {
           if (error) reject(error);
           else resolve(info.getVersion());
         });

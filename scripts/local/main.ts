@@ -195,7 +195,9 @@ async function up(options: Options): Promise<void> {
   } else log(`using the running local cluster (${kubeconfigOf(clusterDir)})`);
   ensureStack(state);
   log("pulumi up --stack local");
+  const upStart = Date.now();
   await runPulumi(state, configFile(state, clusterDir), ["up", "--yes", "--skip-preview"]);
+  log(`pulumi up took ${((Date.now() - upStart) / 1000).toFixed(1)} s`);
   await startAgent();
   const rows = await waitForModules(options.timeoutSeconds);
   console.log(`\n${formatTable(rows)}\n`);
