@@ -73,14 +73,26 @@ export function adoptionPolicyBindingObject(): ObjectSpec {
   };
 }
 
-/** The object with the program's ownership label and field manager added. Pure. */
+/**
+ * How the Kubernetes provider deletes: in the background, as kubectl does. Its default, foreground,
+ * makes `destroy` wait on an EdgeDeployment until the garbage collector has removed everything the
+ * agent made for it (17 s for the local stack's two devices); the namespace's own deletion, which the
+ * provider awaits, removes all of that anyway.
+ */
+export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
+
+/** The object with the program's ownership label, field manager and deletion policy added. Pure. */
 export function owned(object: ObjectSpec): ObjectSpec {
   return {
     ...object,
     metadata: {
       ...object.metadata,
       labels: { ...object.metadata.labels, [MANAGED_BY_LABEL]: MANAGED_BY },
-      annotations: { ...object.metadata.annotations, [FIELD_MANAGER_ANNOTATION]: MANAGED_BY },
+      annotations: {
+        ...object.metadata.annotations,
+        [FIELD_MANAGER_ANNOTATION]: MANAGED_BY,
+        [DELETION_PROPAGATION_ANNOTATION]: "background",
+      },
     },
   };
 }

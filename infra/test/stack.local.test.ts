@@ -121,6 +121,7 @@ describe("the Pulumi program under mocks: local mode", async () => {
       const { metadata } = objectOf(r);
       assert.equal(metadata.labels?.[MANAGED_BY_LABEL], MANAGED_BY, r.name);
       assert.equal(metadata.annotations?.["pulumi.com/patchFieldManager"], MANAGED_BY, r.name);
+      assert.equal(metadata.annotations?.["pulumi.com/deletionPropagationPolicy"], "background", r.name);
     }
     const policy = objectOf(byName(resources, "local-adoption-policy"));
     assert.equal(policy.metadata.name, ADOPTION_POLICY);
