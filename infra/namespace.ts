@@ -1,4 +1,5 @@
 import { deviceNamespace, hubName, k8sName } from "@edgek8s/agent";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "./adoption.ts";
 import { type StackConfig, hubHostName } from "./config.ts";
 
 /** A Kubernetes object as the program creates it (whatever resource type ends up carrying it). */
@@ -19,7 +20,7 @@ export const EDGE_HUB_PORTS = [8883, 5671, 443] as const;
 
 export function deviceLabels(config: StackConfig, deviceId: string): Record<string, string> {
   return {
-    "app.kubernetes.io/managed-by": "edgek8s-pulumi",
+    [MANAGED_BY_LABEL]: MANAGED_BY,
     "app.kubernetes.io/part-of": "edgek8s",
     "edgek8s.io/device": k8sName(deviceId),
     "edgek8s.io/hub": k8sName(hubName(hubHostName(config))),
