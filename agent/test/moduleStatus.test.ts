@@ -6,19 +6,13 @@ import { moduleRuntimeStatus } from "../src/status/moduleStatus.ts";
 const module = { id: "sensor", k8sName: "sensor", startupOrder: 1, status: "running" as const };
 
 function pod(status: V1PodStatus, container?: Partial<V1ContainerStatus>): V1Pod {
+  const containerStatuses: V1ContainerStatus[] = container
+    ? [Object.assign({ name: "sensor", image: "x", imageID: "", ready: false, restartCount: 1 }, container)]
+    : [];
   return {
     metadata: { name: "p", creationTimestamp: "2026-01-01T00:00:00Z" as unknown as Date },
     spec: { containers: [{ name: "sensor", image: "x" }] },
-    status: {
-      ...status,
-      ...(container
-        ? {
-            containerStatuses: [
-              { name: "sensor", image: "x", imageID: "", ready: false, restartCount: 1, ...container },
-            ],
-          }
-        : {}),
-    },
+    status: Object.assign({}, status, containerStatuses.length > 0 ? { containerStatuses } : {}),
   };
 }
 
