@@ -38,6 +38,8 @@ export type VolumeMountSpec =
       readonly source: string;
       readonly target: string;
       readonly permissions: string;
+      /** False when a bind already puts the host's node at the target (Docker allows both). */
+      readonly mounted: boolean;
       readonly at: JsonPath;
     };
 
@@ -163,6 +165,10 @@ function parseMount(mount: Mount, at: JsonPath, found: MountFindings): VolumeMou
   }
 }
 
+function normalTarget(target: string): string {
+  return target.replace(/\/+$/, "") || "/";
+}
+
 /** Every mount of the module, with its JSON path; problems Docker would refuse are issues. */
 export function collectMounts(body: DockerBody, base: JsonPath, found: MountFindings): VolumeMountSpec[] {
   const mounts: VolumeMountSpec[] = [];
@@ -179,23 +185,30 @@ export function collectMounts(body: DockerBody, base: JsonPath, found: MountFind
   for (const [target, options] of Object.entries(host.Tmpfs ?? {})) {
     push({ kind: "tmpfs", target, sizeBytes: tmpfsSize(options), at: [...base, "HostConfig", "Tmpfs", target] });
   }
-  (host.Devices ?? []).forEach((device, i) => {
-    const at = [...base, "HostConfig", "Devices", i];
-    const source = device.PathOnHost ?? "";
-    if (!source.startsWith("/")) return refuse(found, [...at, "PathOnHost"], "must be an absolute host path");
-    const target =
-      device.PathInContainer === undefined || device.PathInContainer === "" ? source : device.PathInContainer;
-    push({ kind: "device", source, target, permissions: device.CgroupPermissions ?? "rwm", at });
-  });
   for (const target of Object.keys(body.Volumes ?? {})) {
     if (!mounts.some((m) => m.target === target)) push({ kind: "anonymous", target, at: [...base, "Volumes", target] });
   }
   const seen = new Set<string>();
   for (const mount of mounts) {
-    const target = mount.target.replace(/\/+$/, "") || "/";
-    if (seen.has(target))
+    const target = normalTarget(mount.target);
+    if (seen.has(target)) {
       found.issue(mount.at, `two mounts target "${mount.target}" (Docker refuses a duplicate mount point)`);
+    }
     seen.add(target);
   }
+  // Devices are not mounts to Docker: a device node at a path a bind already covers is that bind.
+  (host.Devices ?? []).forEach((device, i) => {
+    const at = [...base, "HostConfig", "Devices", i];
+    const source = device.PathOnHost ?? "";
+    if (!source.startsWith("/")) {
+      found.issue([...at, "PathOnHost"], "must be an absolute host path");
+      return;
+    }
+    const target =
+      device.PathInContainer === undefined || device.PathInContainer === "" ? source : device.PathInContainer;
+    const mounted = !seen.has(normalTarget(target));
+    seen.add(normalTarget(target));
+    mounts.push({ kind: "device", source, target, permissions: device.CgroupPermissions ?? "rwm", mounted, at });
+  });
   return mounts;
 }

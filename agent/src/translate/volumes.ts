@@ -81,8 +81,10 @@ export function podVolumes(
       }
       case "device": {
         const name = `device-${index}`;
-        volumes.push({ name, hostPath: { path: mount.source } });
-        mounts.push({ name, mountPath: mount.target });
+        if (mount.mounted) {
+          volumes.push({ name, hostPath: { path: mount.source } });
+          mounts.push({ name, mountPath: mount.target });
+        }
         if (!privileged && !hasDevicePluginResource(module)) {
           warnings.at(
             mount.at,
