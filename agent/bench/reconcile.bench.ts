@@ -1,6 +1,8 @@
 // Benchmarks (not tests) of the agent against a real local API server; prints numbers, asserts nothing.
-//   node agent/bench/reconcile.bench.ts [--devices 500] [--modules-per-device 10] [--samples 30]
+//   node agent/bench/reconcile.bench.ts [--devices 500] [--modules-per-device 10] [--samples 30] [--skip-rss]
 // 1. latency from an EdgeDeployment change to all objects applied, for 1, 20 and 50 modules (p50/p99);
+//    for 20 modules also without the dry-run preflight (its cost), and the floor: the same objects
+//    written by a bare parallel server-side apply client, with and without the dry run, in the same run;
 // 2. writes on a no-op resync (from the API server's audit log);
 // 3. RSS of an agent process serving one device with 20 modules, and DEVICES devices × MODULES modules.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -14,14 +16,18 @@ import { CRD_FILE } from "../test/integration/harness.ts";
 import { manifest, userModule } from "../test/fixtures/manifests.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { clusterConfigFromFile } from "../src/kube/config.ts";
-import type { KubeObject } from "../src/kube/objects.ts";
-import { RESOURCES } from "../src/kube/resources.ts";
 import { Controller } from "../src/reconcile/controller.ts";
 import { silentLogger } from "../src/runtime/log.ts";
 import { DEFAULT_TRANSLATION_DEFAULTS } from "../src/translate/context.ts";
+import { measureFloor, measureLatency } from "./floor.ts";
 
 const { values } = parseArgs({
-  options: { devices: { type: "string" }, "modules-per-device": { type: "string" }, samples: { type: "string" } },
+  options: {
+    devices: { type: "string" },
+    "modules-per-device": { type: "string" },
+    samples: { type: "string" },
+    "skip-rss": { type: "boolean" },
+  },
 });
 const DEVICES = Number(values.devices ?? 500);
 const MODULES_PER_DEVICE = Number(values["modules-per-device"] ?? 10);
@@ -42,9 +48,6 @@ function modules(count: number, tag: string) {
   });
 }
 
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
 async function main(): Promise<void> {
   const plane = await startControlPlane({ auditLog: true, crdFiles: [CRD_FILE] });
   const admin = new KubeClient(clusterConfigFromFile(plane.kubeconfigPath));
@@ -56,28 +59,12 @@ async function main(): Promise<void> {
       silentLogger,
     );
     await controller.start();
+    const agent20 = { p50: 0, p99: 0 };
     for (const count of [1, 20, 50]) {
-      const ns = `bench-latency-${count}`;
-      await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
-      await admin.create(edgeDeployment(ns, "device", modules(count, "0")));
-      const allAt = async (tag: string) =>
-        (
-          await admin.list<KubeObject & { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } }>(
-            RESOURCES.Deployment,
-            { namespace: ns },
-          )
-        ).items.filter((d) => d.spec?.template?.spec?.containers?.[0]?.image?.endsWith(`:${tag}`)).length === count;
-      await waitFor("initial", () => allAt("0"), 60_000);
-      const samples: number[] = [];
-      for (let s = 1; s <= SAMPLES; s++) {
-        const start = performance.now();
-        await admin.apply(edgeDeployment(ns, "device", modules(count, String(s))), "bench");
-        while (!(await allAt(String(s)))) await new Promise((r) => setTimeout(r, 2));
-        samples.push(performance.now() - start);
-      }
-      samples.sort((a, b) => a - b);
+      const result = await measureLatency(admin, `bench-latency-${count}`, count, SAMPLES, modules);
+      if (count === 20) Object.assign(agent20, result);
       console.log(
-        `change → all objects applied, ${String(count).padStart(2)} modules: p50 ${pct(samples, 50).toFixed(1)} ms  p99 ${pct(samples, 99).toFixed(1)} ms  (${SAMPLES} changes; includes the 2 ms polling of the check)`,
+        `change → all objects applied, ${String(count).padStart(2)} modules: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  (${SAMPLES} changes; includes the 2 ms polling of the check)`,
       );
     }
     // 2. writes on a no-op resync
@@ -91,6 +78,36 @@ async function main(): Promise<void> {
       `writes on a no-op resync of ${controller.cache.edgeDeploymentKeys().length} EdgeDeployments: ${plane.writes().length - before}`,
     );
     await controller.stop();
+
+    // 1b. The floor, in the same run and the same way (change → a list shows every Deployment at the new image).
+    const floorDry = await measureFloor(admin, "bench-floor-dry", 20, SAMPLES, modules, true);
+    const floorPlain = await measureFloor(admin, "bench-floor-plain", 20, SAMPLES, modules, false);
+    console.log(
+      `floor, bare parallel SSA client, 20 modules: with dry run p50 ${floorDry.p50.toFixed(1)} ms  p99 ${floorDry.p99.toFixed(1)} ms; without p50 ${floorPlain.p50.toFixed(1)} ms  p99 ${floorPlain.p99.toFixed(1)} ms`,
+    );
+    console.log(
+      `agent ÷ floor (20 modules, p50): ${(agent20.p50 / floorDry.p50).toFixed(2)} against the floor with dry run, ${(agent20.p50 / floorPlain.p50).toFixed(2)} against the floor without (target ≤ 1.3)`,
+    );
+
+    // 1c. what the dry-run preflight costs: the same 20-module changes with it turned off.
+    const unproved = new Controller(
+      admin,
+      {
+        namespaces: ["bench-latency-20-nodry"],
+        defaults: DEFAULT_TRANSLATION_DEFAULTS,
+        workers: 4,
+        resyncMs: 3_600_000,
+        preflight: false,
+      },
+      silentLogger,
+    );
+    await unproved.start();
+    const noDry = await measureLatency(admin, "bench-latency-20-nodry", 20, SAMPLES, modules);
+    await unproved.stop();
+    console.log(
+      `change → all objects applied, 20 modules, without the dry-run preflight: p50 ${noDry.p50.toFixed(1)} ms  p99 ${noDry.p99.toFixed(1)} ms; the preflight costs p50 ${(agent20.p50 - noDry.p50).toFixed(1)} ms, p99 ${(agent20.p99 - noDry.p99).toFixed(1)} ms`,
+    );
+    if (values["skip-rss"]) return;
 
     // 3. RSS of agent processes
     const one = await rssOfAgent(plane.kubeconfigPath, ["--namespace", "bench-latency-20"], 1);
