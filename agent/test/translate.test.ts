@@ -171,6 +171,31 @@ describe("translate: Docker-network parity (every module by its name, on every p
     assert.equal(service(t, "sensor-published").spec?.loadBalancerIP, "10.0.0.9");
   });
 
+  it("Docker network aliases are more names for the module; a Docker network of its own is reported", () => {
+    const t = one({
+      NetworkingConfig: {
+        EndpointsConfig: { "azure-iot-edge": { Aliases: ["scanner.plant.local", "sensor"] }, plantnet: {} },
+      },
+    });
+    assert.equal(service(t, "scanner-plant-local").spec?.clusterIP, "None");
+    assert.deepEqual(service(t, "scanner-plant-local").spec?.selector, service(t, "sensor").spec?.selector);
+    assert.match(
+      warningsAbout(t, "EndpointsConfig.plantnet")[0] ?? "",
+      /Docker network "plantnet" does not exist on Kubernetes/,
+    );
+    assert.match(
+      problems(
+        manifest({
+          modules: {
+            a: userModule("x/a:1", { NetworkingConfig: { EndpointsConfig: { "azure-iot-edge": { Aliases: ["b"] } } } }),
+            b: userModule("x/b:1"),
+          },
+        }),
+      ).join(),
+      /network alias "b" of "a" and module id "b" both become the Kubernetes name "b"/,
+    );
+  });
+
   it("warns that HostIp cannot be honoured, naming the binding", () => {
     const t = one({ HostConfig: { PortBindings: { "1680/udp": [{ HostPort: "1680", HostIp: "172.17.0.1" }] } } });
     assert.match(warningsAbout(t, "PortBindings.1680/udp[0].HostIp")[0] ?? "", /cannot publish on one host address/);

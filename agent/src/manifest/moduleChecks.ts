@@ -9,6 +9,24 @@ export function publishedServiceName(moduleId: string): string {
   return k8sName(`${moduleId}-published`);
 }
 
+/** Docker's own networks: joining them is what every module does here anyway. */
+const DEVICE_NETWORKS = new Set(["host", "bridge", "default", "azure-iot-edge"]);
+
+/**
+ * Docker network aliases (`NetworkingConfig.EndpointsConfig.<network>.Aliases`): other names the
+ * module answers to on the network. Each becomes another headless Service (see translate/service.ts).
+ */
+export function networkAliases(module: ModuleSpec): { alias: string; name: string }[] {
+  const names = new Map<string, string>();
+  for (const endpoint of Object.values(module.createOptions.NetworkingConfig?.EndpointsConfig ?? {})) {
+    for (const alias of endpoint.Aliases ?? []) {
+      const name = k8sName(alias);
+      if (name !== module.k8sName && !names.has(name)) names.set(name, alias);
+    }
+  }
+  return [...names].map(([name, alias]) => ({ alias, name }));
+}
+
 /** Volume names translation gives the pod itself (translate/volumes.ts, translate/identity.ts). */
 const RESERVED_VOLUME = /^((host|data|scratch|device)-\d+|dshm|edgek8s-.*)$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -41,6 +59,27 @@ function checkNames(modules: readonly ModuleSpec[], found: Findings): void {
   for (const m of modules) claim(m.k8sName, { id: m.id, published: false }, m);
   for (const m of modules) {
     if (m.portBindings.length > 0) claim(publishedServiceName(m.id), { id: m.id, published: true }, m);
+    for (const { alias, name } of networkAliases(m)) {
+      const clash = owners.get(name);
+      if (clash === undefined) owners.set(name, { id: m.id, published: false });
+      else {
+        found.issues.push(
+          issue(
+            createOptionsPath(m, "NetworkingConfig"),
+            `network alias "${alias}" of "${m.id}" and ${describe(clash)} both become the Kubernetes name "${name}"`,
+          ),
+        );
+      }
+    }
+    for (const network of Object.keys(m.createOptions.NetworkingConfig?.EndpointsConfig ?? {})) {
+      if (DEVICE_NETWORKS.has(network.toLowerCase())) continue;
+      found.warnings.push(
+        warning(
+          createOptionsPath(m, "NetworkingConfig", "EndpointsConfig", network),
+          `Docker network "${network}" does not exist on Kubernetes: the module joins the device network, where every module reaches it by name`,
+        ),
+      );
+    }
   }
   for (const m of modules) {
     if (!m.system && m.k8sName !== m.id.toLowerCase()) {

@@ -2,7 +2,7 @@ import type { V1ContainerPort, V1Service, V1ServicePort } from "@kubernetes/clie
 import type { Managed, TranslationContext } from "./context.ts";
 import { objectMeta, moduleSelector } from "./labels.ts";
 import type { Warnings } from "./warnings.ts";
-import { publishedServiceName } from "../manifest/moduleChecks.ts";
+import { networkAliases, publishedServiceName } from "../manifest/moduleChecks.ts";
 import type { ModuleSpec } from "../manifest/model.ts";
 
 function portName(protocol: string, port: number): string {
@@ -31,28 +31,30 @@ export function containerPorts(module: ModuleSpec): V1ContainerPort[] {
  * `edgehub` answers on 5671, 8883 and 443 with or without PortBindings). Like Docker's DNS it
  * answers as soon as the pod has an address, ready or not. The ports it lists are informational.
  */
-export function moduleNameService(
+export function moduleNameServices(
   module: ModuleSpec,
   ctx: TranslationContext,
   annotations: Record<string, string>,
-): Managed<V1Service> {
+): Managed<V1Service>[] {
   const ports: V1ServicePort[] = containerPorts(module).map((p) => ({
     name: p.name!,
     port: p.containerPort,
     targetPort: p.containerPort,
     protocol: p.protocol!,
   }));
-  return {
+  // Docker network aliases are more names on the same network: one more headless Service each.
+  const names = [module.k8sName, ...networkAliases(module).map((a) => a.name)];
+  return names.map((name) => ({
     apiVersion: "v1",
     kind: "Service",
-    metadata: objectMeta(ctx, module.k8sName, annotations),
+    metadata: objectMeta(ctx, module.k8sName, annotations, name),
     spec: {
       clusterIP: "None",
       publishNotReadyAddresses: true,
       selector: moduleSelector(ctx, module.k8sName),
       ...(ports.length > 0 ? { ports } : {}),
     },
-  };
+  }));
 }
 
 /**

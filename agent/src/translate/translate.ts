@@ -9,7 +9,7 @@ import type { Managed, TranslationContext } from "./context.ts";
 import { moduleDeployment } from "./deployment.ts";
 import { ANNOTATION, objectMeta } from "./labels.ts";
 import { imagePullSecretsFor, pullSecrets } from "./pullSecrets.ts";
-import { moduleNameService, publishedService } from "./service.ts";
+import { moduleNameServices, publishedService } from "./service.ts";
 import { identityVolumes } from "./identity.ts";
 import { type PodVolumes, persistentVolumeClaims, podVolumes } from "./volumes.ts";
 import { Warnings } from "./warnings.ts";
@@ -113,7 +113,7 @@ export function translate(manifest: DeploymentManifest, ctx: TranslationContext)
     const volumes = withIdentityVolumes(podVolumes(module, ctx, warnings, privileged), module, ctx);
     const pullSecretRefs = imagePullSecretsFor(module, manifest.registryCredentials);
     objects.push(serviceAccount(module, ctx));
-    objects.push(moduleNameService(module, ctx, annotations));
+    objects.push(...moduleNameServices(module, ctx, annotations));
     const published = publishedService(module, ctx, annotations, warnings);
     if (published) objects.push(published);
     objects.push(moduleDeployment(module, ctx, volumes, annotations, pullSecretRefs, warnings));
