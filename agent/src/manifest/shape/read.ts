@@ -166,6 +166,18 @@ function readAny(value: unknown, shape: Shape, path: JsonPath, sink: ReadSink): 
   }
 }
 
+/** Each object shape's field names by lower case, made once per shape. */
+const lowerCaseNames = new WeakMap<object, ReadonlyMap<string, string>>();
+
+function fieldsByLowerCase(shape: Extract<Shape, { kind: "object" }>): ReadonlyMap<string, string> {
+  let names = lowerCaseNames.get(shape);
+  if (!names) {
+    names = new Map(Object.keys(shape.fields).map((name) => [name.toLowerCase(), name]));
+    lowerCaseNames.set(shape, names);
+  }
+  return names;
+}
+
 function readObject(
   value: unknown,
   shape: Extract<Shape, { kind: "object" }>,
@@ -176,7 +188,7 @@ function readObject(
     sink.issue(path, `must be an object, not ${typeName(value)}`);
     return undefined;
   }
-  const byLowerCase = new Map(Object.keys(shape.fields).map((name) => [name.toLowerCase(), name]));
+  const byLowerCase = fieldsByLowerCase(shape);
   const out = new Map<string, unknown>();
   const givenAs = new Map<string, string>();
   for (const [key, item] of Object.entries(value)) {
