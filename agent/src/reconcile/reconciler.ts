@@ -18,7 +18,8 @@ import { LABEL } from "../translate/labels.ts";
 import { KIND_ORDER, translate } from "../translate/translate.ts";
 
 export const FIELD_MANAGER = "edgek8s-agent";
-const APPLY_CONCURRENCY = 16;
+// As many requests in flight as the client keeps connections (KubeClient maxSockets): a 20-module change is one round.
+const APPLY_CONCURRENCY = 32;
 
 function byConsecutiveKind(objects: readonly KubeObject[]): KubeObject[][] {
   const batches: KubeObject[][] = [];
