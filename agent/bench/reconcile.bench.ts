@@ -1,8 +1,9 @@
 // Benchmarks (not tests) of the agent against a real local API server; prints numbers, asserts nothing.
 //   node agent/bench/reconcile.bench.ts [--devices 500] [--modules-per-device 10] [--samples 30] [--skip-rss]
 // 1. latency from an EdgeDeployment change to all objects applied, for 1, 20 and 50 modules (p50/p99);
-//    for 20 modules also without the dry-run preflight (its cost), and the floor: the same objects
-//    written by a bare parallel server-side apply client, with and without the dry run, in the same run;
+//    for 20 modules, interleaved sample by sample: the agent with and without the dry-run preflight
+//    (its cost) and the floor, the same objects written by a bare parallel server-side apply client,
+//    with and without the dry run;
 // 2. writes on a no-op resync (from the API server's audit log);
 // 3. RSS of an agent process serving one device with 20 modules, and DEVICES devices × MODULES modules.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -19,7 +20,7 @@ import { clusterConfigFromFile } from "../src/kube/config.ts";
 import { Controller } from "../src/reconcile/controller.ts";
 import { silentLogger } from "../src/runtime/log.ts";
 import { DEFAULT_TRANSLATION_DEFAULTS } from "../src/translate/context.ts";
-import { measureFloor, measureLatency } from "./floor.ts";
+import { agentWriter, compare, floorWriter, measureLatency } from "./floor.ts";
 
 const { values } = parseArgs({
   options: {
@@ -59,10 +60,8 @@ async function main(): Promise<void> {
       silentLogger,
     );
     await controller.start();
-    const agent20 = { p50: 0, p99: 0 };
     for (const count of [1, 20, 50]) {
       const result = await measureLatency(admin, `bench-latency-${count}`, count, SAMPLES, modules);
-      if (count === 20) Object.assign(agent20, result);
       console.log(
         `change → all objects applied, ${String(count).padStart(2)} modules: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  (${SAMPLES} changes; includes the 2 ms polling of the check)`,
       );
@@ -79,33 +78,38 @@ async function main(): Promise<void> {
     );
     await controller.stop();
 
-    // 1b. The floor, in the same run and the same way (change → a list shows every Deployment at the new image).
-    const floorDry = await measureFloor(admin, "bench-floor-dry", 20, SAMPLES, modules, true);
-    const floorPlain = await measureFloor(admin, "bench-floor-plain", 20, SAMPLES, modules, false);
-    console.log(
-      `floor, bare parallel SSA client, 20 modules: with dry run p50 ${floorDry.p50.toFixed(1)} ms  p99 ${floorDry.p99.toFixed(1)} ms; without p50 ${floorPlain.p50.toFixed(1)} ms  p99 ${floorPlain.p99.toFixed(1)} ms`,
-    );
-    console.log(
-      `agent ÷ floor (20 modules, p50): ${(agent20.p50 / floorDry.p50).toFixed(2)} against the floor with dry run, ${(agent20.p50 / floorPlain.p50).toFixed(2)} against the floor without (target ≤ 1.3)`,
-    );
-
-    // 1c. what the dry-run preflight costs: the same 20-module changes with it turned off.
+    // 1b. The floor and the cost of the preflight, in the same run, interleaved sample by sample:
+    // an agent with the dry-run preflight, one without, and a bare parallel SSA client with and
+    // without the dry run, each changing 20 Deployments and timed the same way.
+    const options = { defaults: DEFAULT_TRANSLATION_DEFAULTS, workers: 4, resyncMs: 3_600_000 };
+    const proved = new Controller(admin, { ...options, namespaces: ["cmp-agent"] }, silentLogger);
     const unproved = new Controller(
       admin,
-      {
-        namespaces: ["bench-latency-20-nodry"],
-        defaults: DEFAULT_TRANSLATION_DEFAULTS,
-        workers: 4,
-        resyncMs: 3_600_000,
-        preflight: false,
-      },
+      { ...options, namespaces: ["cmp-agent-nodry"], preflight: false },
       silentLogger,
     );
+    await proved.start();
     await unproved.start();
-    const noDry = await measureLatency(admin, "bench-latency-20-nodry", 20, SAMPLES, modules);
+    const writers = [
+      await agentWriter(admin, "agent", "cmp-agent", 20, modules),
+      await agentWriter(admin, "agent without preflight", "cmp-agent-nodry", 20, modules),
+      await floorWriter(admin, "floor with dry run", "cmp-floor-dry", 20, modules, true),
+      await floorWriter(admin, "floor", "cmp-floor", 20, modules, false),
+    ];
+    const results = await compare(admin, writers, 20, SAMPLES);
+    await proved.stop();
     await unproved.stop();
+    const r = (label: string) => results.get(label)!;
+    for (const [label, p] of results) {
+      console.log(
+        `20 modules, interleaved, ${label.padEnd(24)} p50 ${p.p50.toFixed(1)} ms  p99 ${p.p99.toFixed(1)} ms`,
+      );
+    }
     console.log(
-      `change → all objects applied, 20 modules, without the dry-run preflight: p50 ${noDry.p50.toFixed(1)} ms  p99 ${noDry.p99.toFixed(1)} ms; the preflight costs p50 ${(agent20.p50 - noDry.p50).toFixed(1)} ms, p99 ${(agent20.p99 - noDry.p99).toFixed(1)} ms`,
+      `agent ÷ floor (p50): ${(r("agent").p50 / r("floor with dry run").p50).toFixed(2)} against the floor with the same dry run, ${(r("agent").p50 / r("floor").p50).toFixed(2)} against the floor without (target ≤ 1.3)`,
+    );
+    console.log(
+      `the dry-run preflight costs the agent p50 ${(r("agent").p50 - r("agent without preflight").p50).toFixed(1)} ms, p99 ${(r("agent").p99 - r("agent without preflight").p99).toFixed(1)} ms (20 modules)`,
     );
     if (values["skip-rss"]) return;
 
