@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { deviceIdProblem, hostNameProblem } from "@edgek8s/agent/naming";
 import { deviceNamespace } from "@edgek8s/agent";
+import { tagProblems } from "./providers/deviceTags.ts";
 
 /**
  * The stack configuration (`edgek8s:*` keys of Pulumi.<stack>.yaml), validated once. Environment
@@ -11,8 +12,6 @@ import { deviceNamespace } from "@edgek8s/agent";
 /** IoT Hub names: 3–50 letters, digits and '-', not ending with '-'. */
 const HUB_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{1,48}[a-zA-Z0-9])$/;
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** IoT Hub's limit on a device twin's tags. */
-export const MAX_TAGS_BYTES = 8 * 1024;
 
 const hubSchema = z.discriminatedUnion(
   "mode",
@@ -136,11 +135,10 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
         message: "is required with hub mode none: local devices get their manifest from a file",
       });
     }
-    const tagBytes = Buffer.byteLength(JSON.stringify(device.tags ?? {}));
-    if (tagBytes > MAX_TAGS_BYTES)
+    for (const problem of tagProblems(device.tags ?? {}))
       issues.push({
         key: keyOf(["devices", id, "tags"]),
-        message: `are ${tagBytes} bytes; IoT Hub allows ${MAX_TAGS_BYTES}`,
+        message: problem.key === "" ? problem.message : `${JSON.stringify(problem.key)} ${problem.message}`,
       });
     const namespace = deviceNamespace(hubHostName(config), id);
     const clash = namespaces.get(namespace);

@@ -88,8 +88,18 @@ describe("stack configuration", () => {
     ["no cluster", (v) => (v["clusters"] = {}), /^edgek8s:clusters: needs at least one cluster$/],
     [
       "tags over IoT Hub's 8 KB",
-      (v) => ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = { notes: "x".repeat(9000) }),
-      /^edgek8s:devices\.line3-gw\.tags: are 9012 bytes; IoT Hub allows 8192$/,
+      (v) =>
+        ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = {
+          a: "x".repeat(3000),
+          b: "y".repeat(3000),
+          c: "z".repeat(3000),
+        }),
+      /^edgek8s:devices\.line3-gw\.tags: are 9003 bytes; IoT Hub allows 8192$/,
+    ],
+    [
+      "a tag key IoT Hub refuses",
+      (v) => ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = { "site.name": "x" }),
+      /^edgek8s:devices\.line3-gw\.tags: "site\.name" IoT Hub refuses tag keys with '\.', '\$', spaces or control characters$/,
     ],
     [
       "two devices sharing a namespace",

@@ -11,7 +11,7 @@ import type { EdgeDeploymentStatus } from "../../agent/src/crd/edgeDeployment.ts
 import { clusterRunning, clusterUp, defaultClusterDir, hasRealNode, kubeconfigOf } from "../cluster/localCluster.ts";
 import { RESOURCES } from "../../agent/src/kube/resources.ts";
 import { toolPath } from "../cluster/tools.ts";
-import { ROOT, configFile, ensureStack, runPulumi } from "./pulumi.ts";
+import { ROOT, configFile, ensureStack, forgetStack, runPulumi } from "./pulumi.ts";
 import { type DeviceRow, formatTable, settled } from "./table.ts";
 
 const USAGE = `Usage: npm run local [-- COMMAND] [options]
@@ -201,15 +201,21 @@ async function waitForModules(timeoutSeconds: number, realNode = false): Promise
 
 async function up(options: Options): Promise<void> {
   const start = Date.now();
-  if (!clusterRunning(clusterDir)) await clusterUp(clusterDir, log, { realNode: options.realNode });
-  else if (hasRealNode(clusterDir) !== options.realNode)
+  if (!clusterRunning(clusterDir)) {
+    await clusterUp(clusterDir, log, { realNode: options.realNode });
+    // Whatever the stack's state recorded lived in a cluster that is gone.
+    mkdirSync(join(state, "pulumi"), { recursive: true });
+    forgetStack(state);
+  } else if (hasRealNode(clusterDir) !== options.realNode)
     throw new Error(
       `the running local cluster ${options.realNode ? "has no" : "has a"} real node: stop it first (npm run local -- destroy --cluster)`,
     );
   else log(`using the running local cluster (${kubeconfigOf(clusterDir)})`);
   ensureStack(state);
   log("pulumi up --stack local");
+  const upStart = Date.now();
   await runPulumi(state, configFile(state, clusterDir), ["up", "--yes", "--skip-preview"]);
+  log(`pulumi up took ${((Date.now() - upStart) / 1000).toFixed(1)} s`);
   if (options.realNode) log("the agent runs as a Pod on the real node, from the Helm release Pulumi made");
   else await startAgent();
   const rows = await waitForModules(options.timeoutSeconds, options.realNode);

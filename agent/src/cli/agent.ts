@@ -36,6 +36,7 @@ Options:
                            IoT Hub, provision its module identities and report status back
   --hub-transport T        mqtt (default, port 8883) or mqtt-ws (WebSockets, port 443)
   --heartbeat SECONDS      heartbeat in the reported properties (default 300)
+  --twin-refresh SECONDS   fetch the whole $edgeAgent twin this often even unprompted (default 3600)
 ${translationFlagHelp}
   -h, --help               show this help
 
@@ -84,6 +85,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     "hub-bridge": { type: "boolean" },
     "hub-transport": { type: "string" },
     heartbeat: { type: "string" },
+    "twin-refresh": { type: "string" },
     ...translationFlagOptions,
   });
   if (values.help) {
@@ -112,6 +114,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     throw new UsageError(`--hub-transport must be mqtt or mqtt-ws, got "${transportFlag}"`);
   const transport: Transport = transportFlag;
   const heartbeatMs = positiveInt(values.heartbeat, "heartbeat", 300) * 1000;
+  const twinRefreshMs = positiveInt(values["twin-refresh"], "twin-refresh", 3600) * 1000;
   const clusterConfig = loadConfig(values.kubeconfig);
   const identity = values.identity ?? hostname();
 
@@ -151,6 +154,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
       log,
       agent: DEFAULT_AGENT_INFO,
       heartbeatMs,
+      twinRefreshMs,
     });
   }
   const abort = new AbortController();

@@ -4,6 +4,10 @@ import iothub from "azure-iothub";
 import type { HubDouble } from "./hubDouble.ts";
 import { withHttpsOptions } from "../../src/hub/connector.ts";
 
-export function registryFor(hub: HubDouble, connectionString = hub.policyConnectionString()): iothub.Registry {
-  return withHttpsOptions(iothub.Registry.fromConnectionString(connectionString), { agent: hub.agent() });
+/** A Registry signed with a shared access policy's key (registryReadWrite unless named) or a connection string. */
+export function registryFor(hub: HubDouble, policyOrConnectionString = "registryReadWrite"): iothub.Registry {
+  const cs = policyOrConnectionString.includes("=")
+    ? policyOrConnectionString
+    : hub.policyConnectionString(policyOrConnectionString);
+  return withHttpsOptions(iothub.Registry.fromConnectionString(cs), { agent: hub.agent() });
 }

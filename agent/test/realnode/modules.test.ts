@@ -254,7 +254,8 @@ describe("modules on a real node, the agent as a Pod", { timeout: 900_000 }, () 
 
   /** A module's identity Secret exactly as the hub bridge writes it. */
   function moduleIdentity(namespace: string, moduleId: string) {
-    return identitySecret(namespace, "test-hub.azure-devices.net", DEVICE, {
+    const device = { hostName: "test-hub.azure-devices.net", deviceId: DEVICE, sharedAccessKey: "ZGV2aWNl" };
+    return identitySecret(namespace, device, {
       moduleId,
       key: Buffer.from(`key of ${moduleId}`).toString("base64"),
       generationId: "638000000000000000",
