@@ -32,11 +32,9 @@ describe("parseManifest: accepted shapes", () => {
     const full = manifest();
     const bare = ok(parseManifest(full.modulesContent));
     const cli = ok(parseManifest({ id: "rollout-1", content: full }));
-    const withoutPaths = (r: ReturnType<typeof ok>) => ({
-      ...r.manifest,
-      modules: r.manifest.modules.map((m) => ({ ...m, path: "" })),
-    });
-    assert.deepEqual(withoutPaths(bare), withoutPaths(ok(parseManifest(full))));
+    const withoutPaths = (r: ReturnType<typeof ok>) =>
+      JSON.stringify(r.manifest).replaceAll('"modulesContent",', "").replaceAll("modulesContent.", "");
+    assert.equal(withoutPaths(bare), withoutPaths(ok(parseManifest(full))));
     assert.equal(bare.manifest.modules[0]!.path, "$edgeAgent.properties.desired.systemModules.edgeHub");
     assert.deepEqual(
       cli.manifest.modules.map((x) => x.id),
@@ -131,8 +129,8 @@ describe("parseManifest: accepted shapes", () => {
   });
 
   it("warns about unknown keys instead of failing", () => {
-    const result = ok(parseManifest(manifest({ modules: { x: { ...userModule("a/b:1"), restartpolicy: "never" } } })));
-    assert.deepEqual(result.warnings, [{ path: `${AGENT}.modules.x.restartpolicy`, message: "unknown key, ignored" }]);
+    const result = ok(parseManifest(manifest({ modules: { x: { ...userModule("a/b:1"), restartPolicyy: "never" } } })));
+    assert.deepEqual(result.warnings, [{ path: `${AGENT}.modules.x.restartPolicyy`, message: "unknown key, ignored" }]);
   });
 
   it("maps issues to the IoT Edge status codes", () => {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as devices from "@pulumi/azure-native/devices/index.js";
+import * as iothub from "@pulumi/azure-native/iothub/index.js";
 import * as resources from "@pulumi/azure-native/resources/index.js";
 import type { StackConfig } from "../config.ts";
 
@@ -56,7 +56,7 @@ export class EdgeHub extends pulumi.ComponentResource {
         { resourceGroupName: hub.resourceGroup, location: hub.location },
         { parent: this },
       );
-      const iotHub = new devices.IotHubResource(
+      const iotHub = new iothub.IotHubResource(
         `${name}-iothub`,
         {
           resourceName: hub.name,
@@ -69,7 +69,7 @@ export class EdgeHub extends pulumi.ComponentResource {
       const hostName = iotHub.properties.apply((p) => p.hostName);
       this.hostName = hostName;
       const connectionString = (policy: { keyName: string; rights: readonly string[] }) => {
-        const key = devices.listIotHubResourceKeysForKeyNameOutput(
+        const key = iothub.listIotHubResourceKeysForKeyNameOutput(
           { keyName: policy.keyName, resourceGroupName: group.name, resourceName: iotHub.name },
           { parent: this },
         );

@@ -1,7 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DeviceIdentityInputs, DeviceIdentityOutputs, Registries, TagValue } from "./deviceIdentityOps.ts";
 
-/** Imported by name when a method runs (see kubeObject.ts for why); the SDK likewise. */
+/**
+ * Pulumi serialises a dynamic provider's methods into the state. Each imports its operations by
+ * package name when it runs (the SDK likewise), so nothing but this string is captured, and the
+ * provider keeps working after the repository moves.
+ */
 const OPS = "@edgek8s/infra/providers/deviceIdentityOps.ts";
 
 type Ops = typeof import("./deviceIdentityOps.ts");

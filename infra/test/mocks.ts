@@ -22,6 +22,10 @@ export interface Registered {
   readonly inputs: Record<string, unknown>;
   /** Top-level inputs the program sent as secrets. */
   readonly secretInputs: readonly string[];
+  /** Every input path (`stringData.connectionString`) the program sent as a secret, at any depth. */
+  readonly secretPaths: readonly string[];
+  /** The provider reference (`urn::id`), empty for the default provider. */
+  readonly provider: string;
 }
 
 export interface Invoke {
@@ -34,11 +38,18 @@ interface WireRequest {
   getName(): string;
   getParent(): string;
   getDependenciesList(): string[];
+  getProvider(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 
 function isSecretWire(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+function secretPathsOf(value: unknown, path: string): string[] {
+  if (isSecretWire(value)) return [path];
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([k, v]) => secretPathsOf(v, path === "" ? k : `${path}.${k}`));
 }
 
 function unwrap(value: unknown): unknown {
@@ -60,7 +71,7 @@ const POLICY_RIGHTS: Record<string, string> = {
 
 /** Mocked state: inputs echoed, plus what real providers would add (keys, host names). */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  if (type === "azure-native:devices:IotHubResource") {
+  if (type === "azure-native:iothub:IotHubResource") {
     return { ...inputs, properties: { hostName: `${String(inputs["resourceName"])}.azure-devices.net` } };
   }
   if (type === "pulumi-nodejs:dynamic/edgek8s:DeviceIdentity") {
@@ -93,7 +104,7 @@ export async function runMocked<T>(
       }),
       call: (args) => {
         invokes.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
-        if (args.token === "azure-native:devices:listIotHubResourceKeysForKeyName") {
+        if (args.token === "azure-native:iothub:listIotHubResourceKeysForKeyName") {
           const keyName = String((args.inputs as Record<string, unknown>)["keyName"]);
           return {
             keyName,
@@ -107,7 +118,7 @@ export async function runMocked<T>(
     "edgek8s",
     "test",
   );
-  const monitor = getMonitor() as {
+  const monitor = getMonitor() as unknown as {
     registerResource(req: WireRequest, callback: (err: unknown, res?: { getUrn(): string }) => void): Promise<void>;
   };
   const original = monitor.registerResource.bind(monitor);
@@ -121,10 +132,12 @@ export async function runMocked<T>(
           name: req.getName(),
           parent: req.getParent(),
           dependencies: req.getDependenciesList(),
+          provider: req.getProvider(),
           inputs: unwrap(wire) as Record<string, unknown>,
           secretInputs: Object.entries(wire)
             .filter(([, v]) => isSecretWire(v))
             .map(([k]) => k),
+          secretPaths: secretPathsOf(wire, ""),
         });
       }
       callback(err, res);

@@ -10,7 +10,7 @@ import { KubeClient, type KubeObject, clusterConfigFromYaml } from "../../agent/
 import type { EdgeDeploymentStatus } from "../../agent/src/crd/edgeDeployment.ts";
 import { clusterRunning, clusterUp, defaultClusterDir, kubeconfigOf } from "../cluster/localCluster.ts";
 import { toolPath } from "../cluster/tools.ts";
-import { ROOT, configFile, ensureStack, runPulumi } from "./pulumi.ts";
+import { ROOT, configFile, ensureStack, forgetStack, runPulumi } from "./pulumi.ts";
 import { type DeviceRow, formatTable, settled } from "./table.ts";
 
 const USAGE = `Usage: npm run local [-- COMMAND] [options]
@@ -187,11 +187,17 @@ async function waitForModules(timeoutSeconds: number): Promise<DeviceRow[]> {
 
 async function up(options: Options): Promise<void> {
   const start = Date.now();
-  if (!clusterRunning(clusterDir)) await clusterUp(clusterDir, log);
-  else log(`using the running local cluster (${kubeconfigOf(clusterDir)})`);
+  if (!clusterRunning(clusterDir)) {
+    await clusterUp(clusterDir, log);
+    // Whatever the stack's state recorded lived in a cluster that is gone.
+    mkdirSync(join(state, "pulumi"), { recursive: true });
+    forgetStack(state);
+  } else log(`using the running local cluster (${kubeconfigOf(clusterDir)})`);
   ensureStack(state);
   log("pulumi up --stack local");
+  const upStart = Date.now();
   await runPulumi(state, configFile(state, clusterDir), ["up", "--yes", "--skip-preview"]);
+  log(`pulumi up took ${((Date.now() - upStart) / 1000).toFixed(1)} s`);
   await startAgent();
   const rows = await waitForModules(options.timeoutSeconds);
   console.log(`\n${formatTable(rows)}\n`);
