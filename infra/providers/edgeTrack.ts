@@ -30,6 +30,14 @@ export const EDGE_TRACK_SECRETS = ["hubConnectionString"];
 
 const DEFAULT_RETRY_BUDGET_SECONDS = 600;
 
+/** Whether the content holds a password (a registry credential of `$edgeAgent`'s runtime), at any depth. */
+export function holdsPassword(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  return Object.entries(value).some(
+    ([key, v]) => (key.toLowerCase() === "password" && typeof v === "string" && v !== "") || holdsPassword(v),
+  );
+}
+
 /**
  * One track of IoT Edge releases on IoT Hub (ROLLOUT.md §B3): a configuration per content version,
  * the first one stable and the later ones staged for the rollout, kept for fallback and rollback and
@@ -55,7 +63,10 @@ export class EdgeTrack extends pulumi.dynamic.Resource {
         trackIndex: args.trackIndex,
         target: args.target,
         stagedTarget: args.stagedTarget,
-        modulesContent: args.modulesContent,
+        // IoT Hub holds the content in the clear; the state does not, when it carries a registry password.
+        modulesContent: holdsPassword(args.modulesContent)
+          ? pulumi.secret<Record<string, unknown>>(args.modulesContent)
+          : args.modulesContent,
         metrics: args.metrics,
         retain: args.retain,
         retryBudgetSeconds: args.retryBudgetSeconds ?? DEFAULT_RETRY_BUDGET_SECONDS,
