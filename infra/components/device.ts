@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { deviceNamespace } from "@edgek8s/agent";
+import { deviceNamespace, deviceTags } from "@edgek8s/agent";
 import { AGENT_CHART, AGENT_RELEASE, agentChartDigest, agentReleaseDescription } from "../chart.ts";
 import { type StackConfig, hubHostName } from "../config.ts";
 import type { DesiredDocuments } from "../manifests.ts";
 import { deviceNamespaceObjects } from "../namespace.ts";
 import { agentReleaseValues, deviceCredentialsSecret, edgeDeploymentObject } from "../objects.ts";
 import { DeviceIdentity } from "../providers/deviceIdentity.ts";
+import type { TagValue } from "../providers/deviceTags.ts";
 import { AGENT_RELEASE_TIMEOUT_SECONDS, type EdgeCluster } from "./cluster.ts";
 import type { EdgeHub } from "./hub.ts";
 import { kubeObject } from "./kubeObject.ts";
@@ -30,6 +31,8 @@ export class EdgeDevice extends pulumi.ComponentResource {
   readonly namespace: string;
   /** The device's own connection string (secret); undefined without Azure. */
   readonly connectionString: pulumi.Output<string> | undefined;
+  /** Its IoT Hub identity; undefined without Azure. */
+  readonly identity: DeviceIdentity | undefined;
 
   constructor(deviceId: string, args: EdgeDeviceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("edgek8s:index:EdgeDevice", deviceId, {}, opts);
@@ -59,10 +62,12 @@ export class EdgeDevice extends pulumi.ComponentResource {
           twinConnectionString: hub.serviceConnectionString,
           hubHostName: hub.hostName,
           deviceId,
-          tags: device.tags ?? {},
+          // The stack's tags and the rollout bucket (`tags.edgek8s.bucket`, ROLLOUT.md §B1).
+          tags: deviceTags(deviceId, device.tags ?? {}) as Record<string, TagValue>,
         },
         { parent: this },
       );
+      this.identity = identity;
       this.connectionString = identity.connectionString;
       kubeObject(
         `${deviceId}-credentials`,
@@ -70,6 +75,7 @@ export class EdgeDevice extends pulumi.ComponentResource {
         inNamespace,
       );
     } else {
+      this.identity = undefined;
       this.connectionString = undefined;
     }
 

@@ -1,48 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DeviceIdentityInputs, DeviceIdentityOutputs, Registries, TagValue } from "./deviceIdentityOps.ts";
+import type { DeviceIdentityInputs, DeviceIdentityOutputs, TagValue } from "./deviceIdentityOps.ts";
+import { hubProvider } from "./hubProvider.ts";
 
-/**
- * Pulumi serialises a dynamic provider's methods into the state. Each imports its operations by
- * package name when it runs (the SDK likewise), so nothing but this string is captured, and the
- * provider keeps working after the repository moves.
- */
-const OPS = "@edgek8s/infra/providers/deviceIdentityOps.ts";
-
-type Ops = typeof import("./deviceIdentityOps.ts");
-
-/** The ops, and a client per key: the identity registry with one, twin tags with the other. */
-async function load(inputs: DeviceIdentityInputs): Promise<{ ops: Ops; clients: Registries }> {
-  const ops = (await import(OPS)) as Ops;
-  // A CommonJS package whose exports Node cannot name statically: take the default export.
-  const { Registry } = (await import("azure-iothub")).default;
-  return {
-    ops,
-    clients: {
-      registry: Registry.fromConnectionString(inputs.hubConnectionString),
-      twins: Registry.fromConnectionString(inputs.twinConnectionString),
-    },
-  };
-}
-
-const provider: pulumi.dynamic.ResourceProvider = {
-  async diff(_id: string, olds: DeviceIdentityOutputs, news: DeviceIdentityInputs) {
-    const ops = (await import(OPS)) as Ops;
-    return ops.diffDeviceIdentity(olds, news);
-  },
-  async create(inputs: DeviceIdentityInputs) {
-    const { ops, clients } = await load(inputs);
-    const outs = await ops.createDevice(clients, inputs);
-    return { id: inputs.deviceId, outs };
-  },
-  async update(_id: string, olds: DeviceIdentityOutputs, news: DeviceIdentityInputs) {
-    const { ops, clients } = await load(news);
-    return { outs: await ops.updateDevice(clients, olds, news) };
-  },
-  async delete(_id: string, props: DeviceIdentityOutputs) {
-    const { ops, clients } = await load(props);
-    await ops.deleteDevice(clients.registry, props.deviceId);
-  },
-};
+/** Its work is deviceIdentityOps.ts, loaded by package name when a method runs (hubProvider.ts). */
+const provider = hubProvider<DeviceIdentityInputs, DeviceIdentityOutputs>(
+  "@edgek8s/infra/providers/deviceIdentityOps.ts",
+);
 
 export interface DeviceIdentityArgs {
   /** registryReadWrite connection string: the identity registry (RegistryRead + RegistryWrite). */

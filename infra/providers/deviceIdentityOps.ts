@@ -1,5 +1,7 @@
 import type { Registry } from "azure-iothub";
+import { canonicalJson } from "@edgek8s/agent";
 import { type TagValue, formatTagProblems, tagProblems } from "./deviceTags.ts";
+import type { Connect, HubResourceOps } from "./hubProvider.ts";
 
 export type { TagValue } from "./deviceTags.ts";
 
@@ -123,7 +125,8 @@ async function applyTags(
     const { responseBody: twin } = await twins.getTwin(deviceId);
     const current = (twin as unknown as { tags?: Record<string, unknown> }).tags ?? {};
     const patch: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(wanted)) if (current[key] !== value) patch[key] = value;
+    const same = (a: unknown, b: TagValue) => canonicalJson(a as TagValue) === canonicalJson(b);
+    for (const [key, value] of Object.entries(wanted)) if (!same(current[key] ?? null, value)) patch[key] = value;
     for (const key of Object.keys(managedBefore)) if (!(key in wanted) && key in current) patch[key] = null;
     if (Object.keys(patch).length === 0) return;
     try {
@@ -231,3 +234,18 @@ export async function deleteDevice(registry: Registry, deviceId: string): Promis
     if (statusOf(error) !== 404) throw describe(error, deviceId, "delete");
   }
 }
+
+const registries = (connect: Connect, inputs: DeviceIdentityInputs): Registries => ({
+  registry: connect(inputs.hubConnectionString),
+  twins: connect(inputs.twinConnectionString),
+});
+
+/** What the `DeviceIdentity` provider runs (hubProvider.ts): the identity with one key, its tags with the other. */
+export const resourceOps: HubResourceOps<DeviceIdentityInputs, DeviceIdentityOutputs> = {
+  diff: diffDeviceIdentity,
+  async create(connect, inputs) {
+    return { id: inputs.deviceId, outs: await createDevice(registries(connect, inputs), inputs) };
+  },
+  update: (connect, _id, olds, news) => updateDevice(registries(connect, news), olds, news),
+  delete: (connect, _id, props) => deleteDevice(connect(props.hubConnectionString), props.deviceId),
+};

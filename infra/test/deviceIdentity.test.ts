@@ -108,6 +108,23 @@ describe("device identities through the real azure-iothub SDK against the hub do
     assert.equal(out.primaryKey, before);
   });
 
+  it("writes the rollout bucket as tags.edgek8s.bucket next to the stack's tags, and rewrites nothing unchanged", async () => {
+    const tags = { ring: "canary", edgek8s: { bucket: 42 } };
+    await createDevice(registries(), inputs("line8-gw", tags));
+    assert.deepEqual(hub.devices.get("line8-gw")?.twin.tags, tags);
+    const start = hub.requests.length;
+    await updateDevice(registries(), inputs("line8-gw", tags), inputs("line8-gw", tags));
+    assert.deepEqual(
+      hub.requests.slice(start).map((r) => r.operation),
+      ["getDevice", "getTwin"],
+      "an equal nested tag is not written again",
+    );
+    assert.deepEqual(
+      tagProblems({ edgek8s: { "a.b": 1 } }).map((p) => p.key),
+      ["edgek8s.a.b"],
+    );
+  });
+
   it("writes tags with the twin's etag: a change made in between is read again, not overwritten blindly", async () => {
     const service = registryFor(hub, "service");
     let raced = false;

@@ -84,6 +84,10 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       connectionString: `HostName=${String(inputs["hubHostName"])};DeviceId=${String(inputs["deviceId"])};SharedAccessKey=${key}`,
     };
   }
+  if (type === "pulumi-nodejs:dynamic/edgek8s:EdgeTrack") {
+    const id = `ek8s-${String(inputs["track"])}-000000000001`;
+    return { ...inputs, releaseId: id, stableId: id, candidateId: "", releases: [] };
+  }
   return inputs;
 }
 

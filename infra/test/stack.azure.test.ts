@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { deviceBucket } from "@edgek8s/agent";
 import { HUB_POLICIES, policyRightsProblem } from "../components/hub.ts";
 import { defineStack } from "../stack.ts";
 import { AZURE, byName, inputs, objectOf } from "./fixtures.ts";
@@ -28,7 +29,14 @@ describe("the Pulumi program under mocks: Azure hub, an agent per device", async
   it("creates IoT Edge identities with tags: the identity with the registryReadWrite key, tags with the service key", () => {
     const identity = byName(resources, "line1-gw-identity");
     assert.equal(identity.inputs["deviceId"], "line1-gw");
-    assert.deepEqual(identity.inputs["tags"], { ring: "canary", line: 1 });
+    assert.deepEqual(identity.inputs["tags"], {
+      ring: "canary",
+      line: 1,
+      edgek8s: { bucket: deviceBucket("line1-gw") },
+    });
+    assert.deepEqual(byName(resources, "line2-gw-identity").inputs["tags"], {
+      edgek8s: { bucket: deviceBucket("line2-gw") },
+    });
     assert.equal(identity.inputs["owner"], "edgek8s/test");
     for (const input of ["hubConnectionString", "twinConnectionString"])
       assert.ok(identity.secretInputs.includes(input));

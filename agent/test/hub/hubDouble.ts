@@ -1,7 +1,10 @@
-// A local test double of Azure IoT Hub: the registry and twin REST operations (operations.ts) over
-// HTTPS on loopback, with IoT Hub's access control (permissions.ts, sas.ts) and twin rules
-// (twinRules.ts). It is a specification of the real service: it refuses what IoT Hub refuses, and
-// each behaviour cites its source. A test fixture, never shipped.
+// A local test double of Azure IoT Hub: the registry and twin REST operations (operations.ts),
+// configurations (configurations.ts) and twin queries (queries.ts, twinQuery.ts) over HTTPS on
+// loopback, with IoT Hub's access control (permissions.ts, sas.ts), twin rules (twinRules.ts),
+// throttles (throttle.ts) and deployment engine (configurationEngine.ts, moved by `engine.tick()`).
+// Settings and the switches for facts only a real hub can settle are in settings.ts. It is a
+// specification of the real service: it refuses what IoT Hub refuses, and each behaviour cites its
+// source. A test fixture, never shipped.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, type Server, createServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,13 +13,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { createServerCertificate } from "../../../scripts/cluster/pki.ts";
-import { HttpError, type HubState, type OperationRequest, keylessModule, match } from "./operations.ts";
+import { ConfigurationEngine, type EngineHost } from "./configurationEngine.ts";
+import { HttpError, type OperationRequest, keylessModule, match } from "./operations.ts";
 import { type Policy, type Principal, defaultPolicies, denied, principalName } from "./permissions.ts";
-import { type DeviceRecord, type ModuleRecord, keysOf, newEtag } from "./records.ts";
+import { QueryIndex } from "./queryIndex.ts";
+import { type ConfigurationRecord, type DeviceRecord, type ModuleRecord, keysOf, newEtag } from "./records.ts";
 import { covers, expired, parseSas, signedWith } from "./sas.ts";
+import { type HubSettings, defaultSettings } from "./settings.ts";
+import { Throttles } from "./throttle.ts";
+import type { Collection, TwinDocument } from "./twinQuery.ts";
 import { applyPatch, sectionProblems } from "./twinRules.ts";
 
-export type { DeviceRecord, ModuleRecord } from "./records.ts";
+export type { ConfigurationRecord, DeviceRecord, ModuleRecord } from "./records.ts";
 
 export interface RequestRecord {
   readonly method: string;
@@ -32,29 +40,56 @@ export interface RequestRecord {
 
 type DesiredListener = (deviceId: string, moduleId: string, notification: Record<string, unknown>) => void;
 
-export class HubDouble implements HubState {
+export class HubDouble implements EngineHost {
   readonly hostName: string;
   readonly policies: Map<string, Policy> = defaultPolicies();
   readonly devices = new Map<string, DeviceRecord>();
+  readonly configurations = new Map<string, ConfigurationRecord>();
+  /** Tier limits and the switches for what only a real hub can settle (settings.ts). */
+  readonly settings: HubSettings;
+  readonly ignoredContentChanges: string[] = [];
   readonly requests: RequestRecord[] = [];
   /** Set to make every HTTPS request fail with 503 (the hub is down). */
   unavailable = false;
   /**
-   * Identity registry throttle, off unless a test turns it on: "Identity registry operations (create,
-   * retrieve, list, update, delete) … 100/min/unit" on S1, then "429 ThrottlingException"
-   * (articles/iot-hub/iot-hub-devguide-quotas-throttling.md). Traffic shaping (queueing a burst before
-   * refusing) is not modelled: the double refuses at once.
+   * Operation throttles, each off until a test sets `throttles.perMinute[kind]` ("Identity registry
+   * operations … 100/min/unit", configurations 20/min/unit, queries 20/min/unit on S1), or injects
+   * refusals with `throttles.inject(kind, n)` (throttle.ts).
    */
-  registryPerMinute: number | undefined;
-  private readonly registryCalls: number[] = [];
+  readonly throttles = new Throttles();
+  readonly queryIndex: QueryIndex;
+  /** IoT Hub's deployment engine; a test moves its clock with `engine.tick()`. */
+  readonly engine: ConfigurationEngine;
   private readonly desiredListeners: DesiredListener[] = [];
   private server: Server | undefined;
   private dir: string | undefined;
   private ca: Buffer | undefined;
   port = 0;
 
-  constructor(hostName = "test-hub.azure-devices.net") {
+  constructor(hostName = "test-hub.azure-devices.net", settings: Partial<HubSettings> = {}) {
     this.hostName = hostName;
+    this.settings = { ...defaultSettings(), ...settings };
+    this.queryIndex = new QueryIndex(this.devices, () => this.settings.queryLagTicks);
+    this.engine = new ConfigurationEngine(this, () => {
+      this.queryIndex.tick();
+    });
+  }
+
+  /** The identity registry throttle's limit a minute (undefined: off). */
+  get registryPerMinute(): number | undefined {
+    return this.throttles.perMinute.registry;
+  }
+  set registryPerMinute(limit: number | undefined) {
+    if (limit === undefined) Reflect.deleteProperty(this.throttles.perMinute, "registry");
+    else this.throttles.perMinute.registry = limit;
+  }
+
+  configurationsChanged(): void {
+    this.engine.changed();
+  }
+
+  queryDocuments(collection: Collection): readonly TwinDocument[] {
+    return this.queryIndex.view(collection);
   }
 
   async start(): Promise<this> {
@@ -126,9 +161,17 @@ export class HubDouble implements HubState {
 
   /** Runs an operation as `iothubowner` would, without HTTP (test set-up and the MQTT side). */
   call(method: string, path: string, body?: Record<string, unknown>, ifMatch?: string): [number, unknown] {
-    const found = match(method, path);
+    const url = new URL(path, `https://${this.hostName}`);
+    const found = match(method, url.pathname);
     if (!found) throw new Error(`no operation ${method} ${path}`);
-    return found.operation.handle(this, { params: found.params, body, ifMatch });
+    const [status, reply] = found.operation.handle(this, {
+      params: found.params,
+      body,
+      ifMatch,
+      query: url.searchParams,
+      headers: {},
+    });
+    return [status, reply];
   }
 
   onDesired(listener: DesiredListener): void {
@@ -216,15 +259,6 @@ export class HubDouble implements HubState {
     throw refused;
   }
 
-  private throttled(nowMs: number): boolean {
-    const limit = this.registryPerMinute;
-    if (limit === undefined) return false;
-    while (this.registryCalls.length > 0 && (this.registryCalls[0] ?? 0) <= nowMs - 60_000) this.registryCalls.shift();
-    if (this.registryCalls.length >= limit) return true;
-    this.registryCalls.push(nowMs);
-    return false;
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", `https://${this.hostName}`);
     const method = req.method ?? "GET";
@@ -232,6 +266,7 @@ export class HubDouble implements HubState {
     let principal: Principal | undefined;
     let status: number;
     let body: unknown;
+    let headers: Readonly<Record<string, string>>;
     try {
       if (this.unavailable) throw new HttpError(503, "ServiceUnavailable", "the hub is unavailable");
       principal = this.authenticate(req.headers.authorization);
@@ -246,12 +281,9 @@ export class HubDouble implements HubState {
         ? denied(principal, found.operation, resource.join("/"), { deviceId, moduleId })
         : `the token is scoped to ${principal.scope}`;
       if (refusal) throw new HttpError(401, "IotHubUnauthorizedAccess", refusal);
-      if (found.operation.registry && this.throttled(Date.now()))
-        throw new HttpError(
-          429,
-          "ThrottlingException",
-          "Identity registry operations are throttled; back off and retry",
-        );
+      const throttle = found.operation.registry ? "registry" : found.operation.throttle;
+      const throttled = throttle && this.throttles.check(throttle, method, Date.now());
+      if (throttled) throw throttled;
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const text = Buffer.concat(chunks).toString("utf8");
@@ -259,12 +291,18 @@ export class HubDouble implements HubState {
         params: found.params,
         body: text === "" ? undefined : (JSON.parse(text) as Record<string, unknown>),
         ifMatch: req.headers["if-match"],
+        query: url.searchParams,
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : v]),
+        ),
       };
-      [status, body] = found.operation.handle(this, request);
+      [status, body, headers = {}] = found.operation.handle(this, request);
     } catch (error) {
       const e = error instanceof HttpError ? error : new HttpError(500, "ServerError", (error as Error).message);
       status = e.status;
+      // IoT Hub's error shape: the code in `iothub-errorcode` and at the head of `Message`.
       body = { Message: `ErrorCode:${e.code};${e.message}`, ExceptionMessage: e.message };
+      headers = { "iothub-errorcode": e.code, ...e.headers };
     }
     this.requests.push({
       method,
@@ -276,6 +314,7 @@ export class HubDouble implements HubState {
     });
     const payload = body === undefined ? "" : JSON.stringify(body);
     res.writeHead(status, {
+      ...headers,
       "content-type": "application/json; charset=utf-8",
       "content-length": Buffer.byteLength(payload),
     });

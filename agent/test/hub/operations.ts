@@ -1,5 +1,6 @@
 // The hub double's HTTPS operations, one entry each, with the right each needs (permissions.ts) and
-// whether it counts against the identity registry throttle. A new operation is one more entry.
+// the throttle it counts against. A new operation is one more entry; configurations
+// (configurations.ts) and twin queries (queries.ts) keep their entries beside their behaviour.
 // Sources, per behaviour:
 //   - registry and twin REST paths and bodies: learn.microsoft.com/rest/api/iothub/service/devices and
 //     .../modules; the azure-iothub SDK's Registry (src/registry.ts) that sends them;
@@ -15,7 +16,9 @@
 //     413003; azure-iot-sdk-csharp HttpRegistryManager maps 413 on module PUT to
 //     TooManyModulesOnDeviceException);
 //   - an IoT Edge device comes with `$edgeAgent` and `$edgeHub` identities without keys (records.ts).
-import type { Requirement } from "./permissions.ts";
+import { CONFIGURATION_OPERATIONS } from "./configurations.ts";
+import { HttpError, type HubState, type Operation, type OperationRequest, type Reply } from "./hubState.ts";
+import { QUERY_OPERATIONS } from "./queries.ts";
 import {
   type DeviceRecord,
   type ModuleRecord,
@@ -29,41 +32,11 @@ import {
 } from "./records.ts";
 import { applyPatch, sectionProblems } from "./twinRules.ts";
 
+export { HttpError } from "./hubState.ts";
+export type { HubState, Operation, OperationRequest, Reply } from "./hubState.ts";
+
 export const MAX_MODULES_PER_DEVICE = 50;
 const SYSTEM_MODULES = ["$edgeAgent", "$edgeHub"];
-
-export class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/** What operations read and change. */
-export interface HubState {
-  readonly devices: Map<string, DeviceRecord>;
-  /** A module twin's (or, with moduleId "", the device twin's) desired properties changed. */
-  desiredChanged(deviceId: string, moduleId: string, notification: Record<string, unknown>): void;
-}
-
-export interface OperationRequest {
-  readonly params: Readonly<Record<string, string>>;
-  readonly body: Record<string, unknown> | undefined;
-  readonly ifMatch: string | undefined;
-}
-
-export interface Operation extends Requirement {
-  readonly name: string;
-  readonly method: string;
-  /** `/devices/{deviceId}/modules/{moduleId}`: `{…}` segments become params. */
-  readonly path: string;
-  /** Counts against the identity registry throttle (100/min per S1 unit). */
-  readonly registry: boolean;
-  handle(hub: HubState, request: OperationRequest): [number, unknown];
-}
 
 function device(hub: HubState, id: string | undefined): DeviceRecord {
   const found = hub.devices.get(id ?? "");
@@ -90,7 +63,7 @@ function body(request: OperationRequest): Record<string, unknown> {
   return request.body;
 }
 
-function putDevice(hub: HubState, request: OperationRequest): [number, unknown] {
+function putDevice(hub: HubState, request: OperationRequest): Reply {
   const id = request.params["deviceId"] ?? "";
   const input = body(request);
   if (input["deviceId"] !== id) throw new HttpError(400, "ArgumentInvalid", "body deviceId must match the path");
@@ -135,7 +108,7 @@ export function keylessModule(deviceId: string, moduleId: string): ModuleRecord 
   };
 }
 
-function putModule(hub: HubState, request: OperationRequest): [number, unknown] {
+function putModule(hub: HubState, request: OperationRequest): Reply {
   const d = device(hub, request.params["deviceId"]);
   const id = request.params["moduleId"] ?? "";
   const input = body(request);
@@ -162,7 +135,7 @@ function putModule(hub: HubState, request: OperationRequest): [number, unknown] 
 
 /** PATCH (partial update) or PUT (replace) of a twin's tags and desired properties. */
 function writeTwin(replace: boolean) {
-  return (hub: HubState, request: OperationRequest): [number, unknown] => {
+  return (hub: HubState, request: OperationRequest): Reply => {
     const d = device(hub, request.params["deviceId"]);
     const moduleId = request.params["moduleId"];
     const m = moduleId !== undefined ? module(d, moduleId) : undefined;
@@ -312,6 +285,8 @@ export const OPERATIONS: readonly Operation[] = [
     registry: false,
     handle: writeTwin(true),
   },
+  ...CONFIGURATION_OPERATIONS,
+  ...QUERY_OPERATIONS,
 ];
 
 /** The operation a request names, with its decoded path parameters. */

@@ -26,6 +26,34 @@ export interface TwinRecord {
   tags: Record<string, unknown>;
   desired: Record<string, unknown> & { $version: number };
   reported: Record<string, unknown> & { $version: number };
+  /**
+   * On an `$edgeAgent` module twin, the deployments that target the device: `configurations.<id>.status`
+   * is `Applied` (merged into what the device is sent) or `Targeted` (matched but outranked)
+   * (Azure/iotedge doc/reported_states_during_deployment.md).
+   */
+  configurations?: Record<string, { status: "Applied" | "Targeted" }>;
+}
+
+/**
+ * An automatic device or module configuration (an IoT Edge deployment when its content is
+ * `modulesContent`). Fields from the REST reference (learn.microsoft.com/rest/api/iothub/service/configuration,
+ * `Configuration`) and azure-iothub `src/configuration.ts`.
+ */
+export interface ConfigurationRecord {
+  readonly id: string;
+  schemaVersion: string;
+  labels: Record<string, string>;
+  /** `{modulesContent}`, `{moduleContent}` or `{deviceContent}`; never changed after creation. */
+  readonly content: Readonly<Record<string, unknown>>;
+  targetCondition: string;
+  readonly createdTimeUtc: string;
+  lastUpdatedTimeUtc: string;
+  priority: number;
+  /** Custom metric queries by name. */
+  metrics: Record<string, string>;
+  metricResults: Record<string, number>;
+  systemMetricResults: Record<string, number>;
+  etag: string;
 }
 
 export interface ModuleRecord {
@@ -110,5 +138,16 @@ export function twinJson(d: DeviceRecord, m?: ModuleRecord): Record<string, unkn
     tags: twin.tags,
     ...(m ? {} : { capabilities: d.capabilities }),
     properties: { desired: twin.desired, reported: twin.reported },
+    ...(twin.configurations ? { configurations: twin.configurations } : {}),
   };
+}
+
+let lastCreatedMs = 0;
+/**
+ * Creation times strictly increase, so "the most recently created deployment" wins a priority tie
+ * (module-deployment-monitoring.md) even for two created in the same millisecond.
+ */
+export function newCreatedTime(nowMs = Date.now()): string {
+  lastCreatedMs = Math.max(nowMs, lastCreatedMs + 1);
+  return new Date(lastCreatedMs).toISOString();
 }
