@@ -54,6 +54,12 @@ export interface ReconcilerOptions {
   readonly now?: () => Date;
   /** Identity written into Events (`reportingInstance`), e.g. the pod name. */
   readonly instance?: string;
+  /**
+   * A local stack's release engine writes the desired versions (`--release-engine`): a desired version
+   * then does not mean the hub bridge wrote the spec, so modules get no IoT Hub identity and the
+   * `$edgeHub` document is required. Otherwise a desired version means hub mode.
+   */
+  readonly localReleases?: boolean;
 }
 
 interface EdgeDeploymentObject extends KubeObject {
@@ -93,12 +99,13 @@ export class Reconciler {
     const name = edgeDeployment.metadata?.name ?? "";
     const spec = edgeDeployment.spec ?? {};
     const log = this.log.with({ namespace, name, device: spec.deviceId });
+    const fromHub = spec.desiredVersion !== undefined && this.options.localReleases !== true;
     const parsed = parseDesired({
       edgeAgent: spec.edgeAgent,
       edgeHub: spec.edgeHub,
       edgeAgentPath: ["spec", "edgeAgent"],
       edgeHubPath: ["spec", "edgeHub"],
-      edgeHubFromTwin: spec.desiredVersion !== undefined,
+      edgeHubFromTwin: fromHub,
     });
     if (!parsed.ok) {
       const changed = await this.writeStatus(edgeDeployment, {
@@ -125,7 +132,7 @@ export class Reconciler {
       defaults: this.options.defaults,
       owner: { apiVersion: API_VERSION, kind: KIND, name, uid: edgeDeployment.metadata?.uid ?? "" },
       // Written by the hub bridge: modules get their IoT Hub identities from its Secrets.
-      moduleIdentities: spec.desiredVersion !== undefined,
+      moduleIdentities: fromHub,
     });
     const uid = edgeDeployment.metadata?.uid ?? "";
     const plan = planPass(translation, this.liveObjects(namespace, uid), uid);
