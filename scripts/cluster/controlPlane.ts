@@ -122,30 +122,35 @@ export class ControlPlane {
     await waitForReady(this.server, this.pki.caCert, this.apiserver);
   }
 
-  /** Writes recorded in the audit log so far (requires `auditLog`). */
+  /** Writes recorded in the audit log so far (requires `auditLog`); dry runs store nothing and are left out. */
   writes(): AuditedWrite[] {
     if (!this.auditLogPath || !existsSync(this.auditLogPath)) return [];
-    return readFileSync(this.auditLogPath, "utf8")
-      .split("\n")
-      .filter((line) => line !== "")
-      .map(
-        (line) =>
-          JSON.parse(line) as {
-            verb: string;
-            user: { username: string };
-            objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
-            responseStatus?: { code?: number };
-          },
-      )
-      .map((e) => ({
-        verb: e.verb,
-        user: e.user.username,
-        resource: e.objectRef?.resource ?? "",
-        namespace: e.objectRef?.namespace,
-        name: e.objectRef?.name,
-        subresource: e.objectRef?.subresource,
-        code: e.responseStatus?.code,
-      }));
+    return (
+      readFileSync(this.auditLogPath, "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              verb: string;
+              requestURI?: string;
+              user: { username: string };
+              objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+              responseStatus?: { code?: number };
+            },
+        )
+        // A server-side dry run (the agent's preflight) stores nothing: it is not a write.
+        .filter((e) => !/[?&]dryRun=/.test(e.requestURI ?? ""))
+        .map((e) => ({
+          verb: e.verb,
+          user: e.user.username,
+          resource: e.objectRef?.resource ?? "",
+          namespace: e.objectRef?.namespace,
+          name: e.objectRef?.name,
+          subresource: e.objectRef?.subresource,
+          code: e.responseStatus?.code,
+        }))
+    );
   }
 
   /** Stops every process (in reverse start order) and removes a temporary state directory. */

@@ -2,10 +2,12 @@ import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { ClusterCache, OwnedKind } from "./cache.ts";
 import { contentHash } from "./drift.ts";
 import { type Plan, planPass } from "./plan.ts";
+import { objectsToProve, preflight, refusalIssues } from "./preflight.ts";
 import { API_VERSION, KIND, type EdgeDeploymentSpec, type EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { resourceFor } from "../kube/resources.ts";
+import type { ManifestIssue, ManifestWarning } from "../manifest/issues.ts";
 import { parseDesired } from "../manifest/parse.ts";
 import { k8sName } from "../naming/k8sName.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -16,7 +18,8 @@ import { LABEL } from "../translate/labels.ts";
 import { KIND_ORDER, translate } from "../translate/translate.ts";
 
 export const FIELD_MANAGER = "edgek8s-agent";
-const APPLY_CONCURRENCY = 16;
+// As many requests in flight as the client keeps connections (KubeClient maxSockets): a 20-module change is one round.
+const APPLY_CONCURRENCY = 32;
 
 function byConsecutiveKind(objects: readonly KubeObject[]): KubeObject[][] {
   const batches: KubeObject[][] = [];
@@ -60,6 +63,8 @@ export interface ReconcilerOptions {
    * `$edgeHub` document is required. Otherwise a desired version means hub mode.
    */
   readonly localReleases?: boolean;
+  /** Prove each pass with the API server's dry run before writing (default true; off only to measure its cost). */
+  readonly preflight?: boolean;
 }
 
 interface EdgeDeploymentObject extends KubeObject {
@@ -100,30 +105,17 @@ export class Reconciler {
     const spec = edgeDeployment.spec ?? {};
     const log = this.log.with({ namespace, name, device: spec.deviceId });
     const fromHub = spec.desiredVersion !== undefined && this.options.localReleases !== true;
-    const parsed = parseDesired({
-      edgeAgent: spec.edgeAgent,
-      edgeHub: spec.edgeHub,
-      edgeAgentPath: ["spec", "edgeAgent"],
-      edgeHubPath: ["spec", "edgeHub"],
-      edgeHubFromTwin: fromHub,
-    });
-    if (!parsed.ok) {
-      const changed = await this.writeStatus(edgeDeployment, {
-        kind: "invalid",
-        issues: parsed.issues,
-        warnings: parsed.warnings,
-      });
-      if (changed) {
-        log.warn("invalid manifest; keeping the objects of the last valid one", { problems: parsed.issues.length });
-        await this.event(
-          edgeDeployment,
-          "Warning",
-          "InvalidManifest",
-          parsed.issues.map((i) => `${i.path}: ${i.message}`).join("; "),
-        );
-      }
-      return { applied: 0, pruned: 0 };
-    }
+    const parsed = parseDesired(
+      {
+        edgeAgent: spec.edgeAgent,
+        edgeHub: spec.edgeHub,
+        edgeAgentPath: ["spec", "edgeAgent"],
+        edgeHubPath: ["spec", "edgeHub"],
+        edgeHubFromTwin: fromHub,
+      },
+      { parentHostname: this.options.defaults.parentHostname },
+    );
+    if (!parsed.ok) return this.refuse(edgeDeployment, parsed.issues, parsed.warnings, log);
     const deviceId = spec.deviceId ?? "";
     const translation = translate(parsed.manifest, {
       deviceId,
@@ -136,6 +128,23 @@ export class Reconciler {
     });
     const uid = edgeDeployment.metadata?.uid ?? "";
     const plan = planPass(translation, this.liveObjects(namespace, uid), uid);
+    if (this.options.preflight !== false) {
+      const refusals = await preflight(
+        this.client,
+        objectsToProve(plan, translation),
+        FIELD_MANAGER,
+        APPLY_CONCURRENCY,
+      );
+      if (refusals.length > 0) {
+        const modulePaths = new Map(parsed.manifest.modules.map((m) => [m.k8sName, m.path]));
+        return this.refuse(
+          edgeDeployment,
+          refusalIssues(refusals, modulePaths),
+          [...parsed.warnings, ...translation.warnings],
+          log,
+        );
+      }
+    }
     const conflict =
       plan.conflicts.length > 0 ? `name conflict (one device per namespace): ${plan.conflicts.join("; ")}` : undefined;
     const applyError = (await this.execute(plan, edgeDeployment, log)) ?? conflict;
@@ -159,6 +168,26 @@ export class Reconciler {
       pruned: plan.prune.length,
       ...(plan.waitingFor.length > 0 ? { requeueAfterMs: 5000 } : {}),
     };
+  }
+
+  /** A manifest that cannot be applied: Degraded with its problems, code 400 (or 412/417), nothing written. */
+  private async refuse(
+    edgeDeployment: EdgeDeploymentObject,
+    issues: readonly ManifestIssue[],
+    warnings: readonly ManifestWarning[],
+    log: Logger,
+  ): Promise<ReconcileResult> {
+    const changed = await this.writeStatus(edgeDeployment, { kind: "invalid", issues, warnings });
+    if (changed) {
+      log.warn("invalid manifest; keeping the objects of the last valid one", { problems: issues.length });
+      await this.event(
+        edgeDeployment,
+        "Warning",
+        "InvalidManifest",
+        issues.map((i) => `${i.path}: ${i.message}`).join("; "),
+      );
+    }
+    return { applied: 0, pruned: 0 };
   }
 
   private liveObjects(namespace: string, ownerUid: string) {

@@ -57,6 +57,23 @@ function withTimes(
   };
 }
 
+type Terminated = NonNullable<NonNullable<V1ContainerStatus["state"]>["terminated"]>;
+
+/** "exited with code 137 (OOMKilled: …)": the exit code with the kubelet's reason and message, when it gives them. */
+function exitDescription(terminated: Terminated): string {
+  const detail = [terminated.reason, terminated.message?.trim()].filter((p) => p !== undefined && p !== "").join(": ");
+  return `exited with code ${terminated.exitCode}${detail !== "" && detail !== "Completed" && detail !== "Error" ? ` (${detail})` : ""}`;
+}
+
+/** Why a pod waits: the scheduler's message when it cannot place it (PodScheduled false). */
+function pendingReason(pod: V1Pod): string {
+  const unscheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  const parts = [pod.status?.reason, unscheduled?.reason, unscheduled?.message].filter(
+    (p) => p !== undefined && p !== "",
+  );
+  return parts.length > 0 ? `: ${parts.join(": ")}` : "";
+}
+
 /**
  * A module's runtime status from its pods, as the original agent mapped it (DESIGN §7):
  * running → running (unhealthy when not ready though it has a liveness probe); waiting → backoff;
@@ -99,11 +116,10 @@ export function moduleRuntimeStatus(
   const phase = pod.status?.phase;
   if (phase === "Succeeded")
     return withTimes({ ...base, runtimeStatus: "stopped", statusDescription: "pod succeeded" }, container);
-  if (phase === "Failed")
-    return withTimes(
-      { ...base, runtimeStatus: "failed", statusDescription: pod.status?.reason ?? "pod failed" },
-      container,
-    );
+  if (phase === "Failed") {
+    const why = [pod.status?.reason, pod.status?.message].filter((p) => p !== undefined && p !== "").join(": ");
+    return withTimes({ ...base, runtimeStatus: "failed", statusDescription: why || "pod failed" }, container);
+  }
   if (phase === "Unknown")
     return withTimes({ ...base, runtimeStatus: "unknown", statusDescription: "pod state unknown" }, container);
   const state = container?.state;
@@ -117,23 +133,26 @@ export function moduleRuntimeStatus(
   if (state?.terminated) {
     const code = state.terminated.exitCode;
     return withTimes(
-      { ...base, runtimeStatus: code === 0 ? "stopped" : "failed", statusDescription: `exited with code ${code}` },
+      {
+        ...base,
+        runtimeStatus: code === 0 ? "stopped" : "failed",
+        statusDescription: exitDescription(state.terminated),
+      },
       container,
     );
   }
   if (state?.waiting) {
     const { reason = "Waiting", message } = state.waiting;
-    return withTimes(
-      { ...base, runtimeStatus: "backoff", statusDescription: message ? `${reason}: ${message}` : reason },
-      container,
-    );
+    const last = container?.lastState?.terminated;
+    const why = `${message ? `${reason}: ${message}` : reason}${last ? `; last run ${exitDescription(last)}` : ""}`;
+    return withTimes({ ...base, runtimeStatus: "backoff", statusDescription: why }, container);
   }
   // No container status yet: the pod waits to be scheduled or started.
   return withTimes(
     {
       ...base,
       runtimeStatus: "unknown",
-      statusDescription: `pod ${phase ?? "Pending"}${pod.status?.reason ? `: ${pod.status.reason}` : ""}`,
+      statusDescription: `pod ${phase ?? "Pending"}${pendingReason(pod)}`,
     },
     container,
   );
