@@ -372,6 +372,23 @@ describe("release engine against a real API server, with the chart's RBAC", () =
     );
   });
 
+  it("--release-eval-interval: evaluates when it starts, then only at its cadence, as IoT Hub does", async () => {
+    await engine.stop();
+    // A change while no engine runs is picked up by the first evaluation, "shortly after" start.
+    await setTags("gw-2", { site: "shop" });
+    engine = new ReleaseEngine(agent, silentLogger, { evalIntervalMs: 3_600_000, debounceMs: 50 });
+    await engine.start();
+    await waitFor("gw-2 on till:1", async () => (await modules("gw-2"))["sensor"] === "till:1", 15_000);
+    await settled();
+    // The next change waits for the next evaluation, an hour away.
+    const before = engineWrites().length;
+    await setTags("gw-1", { site: "shop" });
+    await new Promise((r) => setTimeout(r, 1500));
+    await settled();
+    assert.equal(engineWrites().length, before);
+    assert.equal((await modules("gw-1"))["sensor"], "sensor:1");
+  });
+
   it("holds only the rights it needs (the chart's ServiceAccount)", async () => {
     const denied = async (call: Promise<unknown>) =>
       call.then(
