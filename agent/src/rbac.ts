@@ -31,3 +31,15 @@ export const LEADER_ELECTION_RULES = [
 export const HUB_BRIDGE_RBAC_RULES = [
   { apiGroups: ["edgek8s.io"], resources: ["edgedeployments"], verbs: ["create", "patch", "update"] },
 ] as const;
+
+/**
+ * Local stacks only (chart value releaseEngine.enabled, cluster mode): the release engine reads the
+ * EdgeReleases and the namespaces' tags cluster-wide, writes the releases' status and the devices'
+ * EdgeDeployment specs by server-side apply (PATCH). It lists and watches; it never gets one by one.
+ */
+export const RELEASE_ENGINE_RBAC_RULES = [
+  { apiGroups: ["edgek8s.io"], resources: ["edgereleases"], verbs: ["list", "watch"] },
+  { apiGroups: ["edgek8s.io"], resources: ["edgereleases/status"], verbs: ["patch"] },
+  { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+  { apiGroups: ["edgek8s.io"], resources: ["edgedeployments"], verbs: ["patch"] },
+] as const;

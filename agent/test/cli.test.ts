@@ -181,6 +181,18 @@ describe("edgek8s usage errors: exit 2, one line, no stack trace", () => {
     ],
     ["two files", ["validate", QUICKSTART, GATEWAY], /expected one FILE/],
     ["unknown command", ["deploy"], /unknown command "deploy"/],
+    [
+      "release engine in one namespace",
+      ["agent", "-n", "msiot-a-d1", "--release-engine"],
+      /--release-engine needs --all-namespaces/,
+    ],
+    ["release engine with the hub bridge", ["agent", "-A", "--release-engine", "--hub-bridge"], /is for local stacks/],
+    [
+      "bad --release-eval-interval",
+      ["agent", "-A", "--release-engine", "--release-eval-interval", "5 min"],
+      /--release-eval-interval must be a duration such as 0, 30s, 5m or 1h, got "5 min"/,
+    ],
+    ["eval interval alone", ["agent", "-A", "--release-eval-interval", "5m"], /needs --release-engine/],
   ];
   for (const [name, args, message] of cases) {
     it(name, () => {

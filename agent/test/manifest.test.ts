@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AGENT, manifest, readExample, userModule } from "./fixtures/manifests.ts";
 import { desiredStatusFor } from "../src/manifest/issues.ts";
-import { parseManifest, type ParseResult } from "../src/manifest/parse.ts";
+import { parseDesired, parseManifest, type ParseResult } from "../src/manifest/parse.ts";
 
 function ok(result: ParseResult) {
   if (!result.ok)
@@ -138,6 +138,21 @@ describe("parseManifest: accepted shapes", () => {
     assert.equal(desiredStatusFor([{ path: "a", message: "m", kind: "invalid" }]).code, 400);
     assert.equal(desiredStatusFor([{ path: "a", message: "m", kind: "unknownSchemaVersion" }]).code, 412);
     assert.equal(desiredStatusFor([{ path: "a", message: "m", kind: "empty" }]).code, 417);
+  });
+
+  it("a spec with no $edgeAgent yet is IoT Edge's 417: no deployment configuration set", () => {
+    const result = parseDesired({
+      edgeAgent: undefined,
+      edgeHub: undefined,
+      edgeAgentPath: ["spec", "edgeAgent"],
+      edgeHubPath: ["spec", "edgeHub"],
+    });
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.deepEqual(desiredStatusFor(result.issues), {
+      code: 417,
+      description: "spec.edgeAgent: is not set: no deployment has reached this device yet",
+    });
   });
 });
 

@@ -12,7 +12,7 @@ import { clusterRunning, clusterUp, defaultClusterDir, hasRealNode, kubeconfigOf
 import { RESOURCES } from "../../agent/src/kube/resources.ts";
 import { toolPath } from "../cluster/tools.ts";
 import { ROOT, configFile, ensureStack, forgetStack, runPulumi } from "./pulumi.ts";
-import { type DeviceRow, formatTable, settled } from "./table.ts";
+import { type DeviceRow, type ReleaseRow, formatReleases, formatTable, settled } from "./table.ts";
 
 const USAGE = `Usage: npm run local [-- COMMAND] [options]
 
@@ -122,6 +122,19 @@ async function startAgent(): Promise<void> {
     }),
     { mode: 0o600 },
   );
+  // The release engine's flags as the chart renders them (on for a stack with tracks).
+  const chartArgs = JSON.parse(
+    kubectl([
+      "get",
+      "deployment",
+      "edgek8s-agent",
+      "-n",
+      "edgek8s-system",
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].args}",
+    ]) || "[]",
+  ) as string[];
+  const engineArgs = chartArgs.filter((a) => a.startsWith("--release-"));
   const out = openSync(join(agentDir, "agent.log"), "a");
   const child = spawn(
     process.execPath,
@@ -133,6 +146,7 @@ async function startAgent(): Promise<void> {
       kubeconfig,
       "--listen",
       "127.0.0.1:0",
+      ...engineArgs,
     ],
     { detached: true, stdio: ["ignore", out, out] },
   );
@@ -140,7 +154,7 @@ async function startAgent(): Promise<void> {
   child.unref();
   writeFileSync(join(agentDir, "pid"), String(child.pid));
   log(
-    `agent started (pid ${String(child.pid)}), as ServiceAccount edgek8s-system/edgek8s-agent; log: ${join(agentDir, "agent.log")}`,
+    `agent started (pid ${String(child.pid)}${engineArgs.length > 0 ? ", with the release engine" : ""}), as ServiceAccount edgek8s-system/edgek8s-agent; log: ${join(agentDir, "agent.log")}`,
   );
 }
 
@@ -166,6 +180,42 @@ async function deviceRows(client: KubeClient): Promise<DeviceRow[]> {
       restartCount: m.restartCount,
     })),
   }));
+}
+
+type EdgeReleaseObject = KubeObject & {
+  spec?: { track?: string; priority?: number; targetCondition?: string; labels?: Record<string, string> };
+  status?: { applied?: string[]; systemMetrics?: Record<string, number> };
+};
+
+/** The stack's releases (local stacks with tracks); none when the EdgeRelease CRD is not installed. */
+async function releaseRows(client: KubeClient): Promise<ReleaseRow[]> {
+  const list = await client
+    .list<EdgeReleaseObject>({
+      apiVersion: "edgek8s.io/v1",
+      kind: "EdgeRelease",
+      plural: "edgereleases",
+      namespaced: false,
+    })
+    .catch(() => ({ items: [] as EdgeReleaseObject[] }));
+  return list.items.map((item) => ({
+    name: item.metadata?.name ?? "",
+    track: item.spec?.track ?? "",
+    priority: item.spec?.priority ?? 0,
+    state: item.spec?.labels?.["edgek8s.state"] ?? "",
+    target: item.spec?.targetCondition ?? "",
+    metrics: item.status?.systemMetrics ?? {},
+    applied: item.status?.applied ?? [],
+  }));
+}
+
+async function printReleases(): Promise<void> {
+  const client = adminClient();
+  try {
+    const rows = await releaseRows(client);
+    if (rows.length > 0) console.log(`${formatReleases(rows)}\n`);
+  } finally {
+    client.close();
+  }
 }
 
 /**
@@ -220,6 +270,7 @@ async function up(options: Options): Promise<void> {
   else await startAgent();
   const rows = await waitForModules(options.timeoutSeconds, options.realNode);
   console.log(`\n${formatTable(rows)}\n`);
+  await printReleases();
   if (options.realNode) await explainRealNode();
   log(`local stack up in ${((Date.now() - start) / 1000).toFixed(1)} s; tear down: npm run local -- destroy`);
 }
@@ -266,6 +317,8 @@ async function status(): Promise<void> {
   const client = adminClient();
   try {
     console.log(formatTable(await deviceRows(client)));
+    const releases = await releaseRows(client);
+    if (releases.length > 0) console.log(`\n${formatReleases(releases)}`);
     log(agentPid() !== undefined ? "agent running" : "agent NOT running (npm run local starts it)");
   } finally {
     client.close();

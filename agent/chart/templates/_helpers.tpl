@@ -58,6 +58,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   resources: ["edgedeployments"]
   verbs: ["create", "patch", "update"]
 {{- end }}
+{{- if .Values.releaseEngine.enabled }}
+- apiGroups: ["edgek8s.io"]
+  resources: ["edgereleases"]
+  verbs: ["list", "watch"]
+- apiGroups: ["edgek8s.io"]
+  resources: ["edgereleases/status"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+- apiGroups: ["edgek8s.io"]
+  resources: ["edgedeployments"]
+  verbs: ["patch"]
+{{- end }}
 {{- end -}}
 
 {{/* Leader election: the agent's Lease in the release namespace only. */}}

@@ -7,6 +7,7 @@ import { KubeClient } from "../kube/client.ts";
 import { type ClusterConfig, loadClusterConfig } from "../kube/config.ts";
 import type { Transport } from "../hub/connector.ts";
 import { Controller } from "../reconcile/controller.ts";
+import { ReleaseEngine } from "../releases/releaseEngine.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { type Level, jsonLogger } from "../runtime/log.ts";
 import { Metrics } from "../runtime/metrics.ts";
@@ -37,6 +38,12 @@ Options:
   --hub-transport T        mqtt (default, port 8883) or mqtt-ws (WebSockets, port 443)
   --heartbeat SECONDS      heartbeat in the reported properties (default 300)
   --twin-refresh SECONDS   fetch the whole $edgeAgent twin this often even unprompted (default 3600)
+  --release-engine         local stacks (with --all-namespaces, not with --hub-bridge): do IoT Hub's
+                           deployment job in the cluster — evaluate each EdgeRelease's target
+                           condition against the device namespaces' tags (edgek8s.io/tags), write
+                           each targeted device's EdgeDeployment and each release's status
+  --release-eval-interval DURATION  evaluate releases only this often, as IoT Hub does (e.g. 5m);
+                           default 0: soon after every change
 ${translationFlagHelp}
   -h, --help               show this help
 
@@ -56,6 +63,15 @@ function listen(value: string | boolean | undefined): { host: string; port: numb
   const port = match ? Number(match[2]) : NaN;
   if (!match || port > 65535) throw new UsageError(`--listen must be HOST:PORT, got "${text}"`);
   return { host: match[1] || "0.0.0.0", port };
+}
+
+/** `0`, `90` (seconds), `30s`, `5m` or `1h`, in milliseconds; 0 when absent. */
+export function durationMs(value: string | boolean | undefined, flag: string): number {
+  if (value === undefined) return 0;
+  const match = typeof value === "string" ? /^(\d+)(s|m|h)?$/.exec(value) : null;
+  if (!match) throw new UsageError(`--${flag} must be a duration such as 0, 30s, 5m or 1h, got "${String(value)}"`);
+  const unit = { s: 1, m: 60, h: 3600 }[match[2] ?? "s"] ?? 1;
+  return Number(match[1]) * unit * 1000;
 }
 
 function loadConfig(path: string | undefined): ClusterConfig {
@@ -86,6 +102,8 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     "hub-transport": { type: "string" },
     heartbeat: { type: "string" },
     "twin-refresh": { type: "string" },
+    "release-engine": { type: "boolean" },
+    "release-eval-interval": { type: "string" },
     ...translationFlagOptions,
   });
   if (values.help) {
@@ -115,6 +133,14 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   const transport: Transport = transportFlag;
   const heartbeatMs = positiveInt(values.heartbeat, "heartbeat", 300) * 1000;
   const twinRefreshMs = positiveInt(values["twin-refresh"], "twin-refresh", 3600) * 1000;
+  const releaseEngine = values["release-engine"] === true;
+  if (releaseEngine && !values["all-namespaces"])
+    throw new UsageError("--release-engine needs --all-namespaces: releases target devices across the cluster");
+  if (releaseEngine && values["hub-bridge"])
+    throw new UsageError("--release-engine is for local stacks; with --hub-bridge IoT Hub evaluates the releases");
+  if (!releaseEngine && values["release-eval-interval"] !== undefined)
+    throw new UsageError("--release-eval-interval needs --release-engine");
+  const evalIntervalMs = durationMs(values["release-eval-interval"], "release-eval-interval");
   const clusterConfig = loadConfig(values.kubeconfig);
   const identity = values.identity ?? hostname();
 
@@ -135,6 +161,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
       resyncMs,
       defaults,
       instance: identity,
+      localReleases: releaseEngine,
     },
     log,
     metrics,
@@ -157,6 +184,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
       twinRefreshMs,
     });
   }
+  const engine = releaseEngine ? new ReleaseEngine(client, log, { evalIntervalMs, resyncMs }) : undefined;
   const abort = new AbortController();
   const elector = values["leader-elect"]
     ? new LeaderElector(
@@ -174,7 +202,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   let started = false;
   const server = await startOpsServer(ops.host, ops.port, {
     healthy: () => true,
-    ready: () => (elector && !elector.isLeader ? true : started && controller.ready),
+    ready: () => (elector && !elector.isLeader ? true : started && controller.ready && (engine?.ready ?? true)),
     metrics: () => {
       metrics.leader.set({}, elector ? (elector.isLeader ? 1 : 0) : 1);
       return controller.renderMetrics();
@@ -185,6 +213,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     namespaces: values["all-namespaces"] ? ["*"] : namespaces,
     leaderElection: elector !== undefined,
     hubBridge: bridges !== undefined,
+    releaseEngine,
   });
 
   let exitCode = 0;
@@ -211,6 +240,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   if (!abort.signal.aborted) {
     await controller.start();
     await bridges?.start();
+    await engine?.start();
     started = true;
     // Time since the process started (performance's time origin), so start-up cost is visible.
     log.info("ready", { startupMs: Math.round(performance.now()) });
@@ -224,6 +254,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     }),
   ]);
   await bridges?.stop();
+  await engine?.stop();
   await controller.stop(shutdownMs);
   await elector?.release();
   server.close();

@@ -83,7 +83,8 @@ export function edgeDeploymentCrd() {
                 metadata: { type: "object" },
                 spec: {
                   type: "object",
-                  required: ["deviceId", "hubHostName", "edgeAgent"],
+                  // edgeAgent may be absent: a local device in a track waits for the release engine to write it.
+                  required: ["deviceId", "hubHostName"],
                   properties: {
                     deviceId: { type: "string", minLength: 1, maxLength: 128, description: "IoT Edge device id" },
                     hubHostName: { type: "string", minLength: 1, maxLength: 253, description: "IoT Hub host name" },

@@ -10,8 +10,11 @@ export interface EdgeDeploymentSpec {
   readonly hubHostName: string;
   /** The `$version` of the `$edgeAgent` desired properties this spec was written from (hub mode). */
   readonly desiredVersion?: number | undefined;
-  /** `$edgeAgent` `properties.desired`, as IoT Hub holds it. */
-  readonly edgeAgent: unknown;
+  /**
+   * `$edgeAgent` `properties.desired`, as IoT Hub holds it. Absent until a deployment reaches the
+   * device (a local device in a track, before the release engine writes it): the device reports 417.
+   */
+  readonly edgeAgent?: unknown;
   /** `$edgeHub` `properties.desired`, as IoT Hub holds it; absent in hub mode (edgeHub reads its own twin). */
   readonly edgeHub?: unknown;
 }

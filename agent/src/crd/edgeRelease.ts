@@ -31,6 +31,8 @@ export interface EdgeReleaseStatus {
   /** IoT Hub's system metric names (`targetedCount`, `appliedCount`, `reportedSuccessfulCount`, `reportedFailedCount`). */
   readonly systemMetrics?: Readonly<Record<string, number>>;
   readonly conditionError?: string;
+  /** Set when the content cannot be used (a twin that is not an object of paths): the release targets nothing. */
+  readonly contentError?: string;
 }
 
 const labelsSchema = { type: "object", additionalProperties: { type: "string", maxLength: 128 } };
@@ -113,6 +115,7 @@ export function edgeReleaseCrd() {
                     targeted: ids,
                     systemMetrics: { type: "object", additionalProperties: { type: "integer" } },
                     conditionError: { type: "string" },
+                    contentError: { type: "string" },
                   },
                 },
               },

@@ -78,6 +78,12 @@ function schemaVersionIssue(
 
 /** Parses the two desired documents, wherever they came from (a file, an EdgeDeployment spec, a twin). */
 export function parseDesired(docs: DesiredDocuments, options: ParseOptions = {}): ParseResult {
+  // IoT Edge's 417: "the device doesn't have a deployment configuration set" (a local device in a
+  // track before the release engine writes it).
+  if (docs.edgeAgent === undefined) {
+    const unset = issue(docs.edgeAgentPath, "is not set: no deployment has reached this device yet", "empty");
+    return { ok: false, issues: [unset], warnings: [] };
+  }
   // In hub mode edgeHub reads its own twin; the EdgeDeployment then carries no $edgeHub document.
   const checkHub = !(docs.edgeHubFromTwin === true && docs.edgeHub === undefined);
   const versionIssues = [

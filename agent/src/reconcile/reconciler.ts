@@ -59,6 +59,12 @@ export interface ReconcilerOptions {
   readonly now?: () => Date;
   /** Identity written into Events (`reportingInstance`), e.g. the pod name. */
   readonly instance?: string;
+  /**
+   * A local stack's release engine writes the desired versions (`--release-engine`): a desired version
+   * then does not mean the hub bridge wrote the spec, so modules get no IoT Hub identity and the
+   * `$edgeHub` document is required. Otherwise a desired version means hub mode.
+   */
+  readonly localReleases?: boolean;
   /** Prove each pass with the API server's dry run before writing (default true; off only to measure its cost). */
   readonly preflight?: boolean;
 }
@@ -100,13 +106,14 @@ export class Reconciler {
     const name = edgeDeployment.metadata?.name ?? "";
     const spec = edgeDeployment.spec ?? {};
     const log = this.log.with({ namespace, name, device: spec.deviceId });
+    const fromHub = spec.desiredVersion !== undefined && this.options.localReleases !== true;
     const parsed = parseDesired(
       {
         edgeAgent: spec.edgeAgent,
         edgeHub: spec.edgeHub,
         edgeAgentPath: ["spec", "edgeAgent"],
         edgeHubPath: ["spec", "edgeHub"],
-        edgeHubFromTwin: spec.desiredVersion !== undefined,
+        edgeHubFromTwin: fromHub,
       },
       { parentHostname: this.options.defaults.parentHostname },
     );
@@ -119,7 +126,7 @@ export class Reconciler {
       defaults: this.options.defaults,
       owner: { apiVersion: API_VERSION, kind: KIND, name, uid: edgeDeployment.metadata?.uid ?? "" },
       // Written by the hub bridge: modules get their IoT Hub identities from its Secrets.
-      moduleIdentities: spec.desiredVersion !== undefined,
+      moduleIdentities: fromHub,
     });
     const uid = edgeDeployment.metadata?.uid ?? "";
     const plan = planPass(translation, this.liveObjects(namespace, uid), uid);

@@ -69,14 +69,34 @@ function compile(releases: readonly Release[]): Map<string, Expr | string> {
   return compiled;
 }
 
-function same(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
-  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+/**
+ * Canonical texts of documents already seen. Inputs are immutable JSON (the watch cache replaces an
+ * object on every change), so a document's text is computed once, not on every evaluation.
+ */
+const canonicalTexts = new WeakMap<object, string>();
+
+function canonical(value: JsonValue | undefined): string {
+  if (value === null || value === undefined || typeof value !== "object") return canonicalJson(value ?? null);
+  let text = canonicalTexts.get(value);
+  if (text === undefined) {
+    text = canonicalJson(value);
+    canonicalTexts.set(value, text);
+  }
+  return text;
+}
+
+/** What a set of targeting releases resolves to; devices targeted by the same set share it. */
+interface Resolved {
+  readonly resolution: ReturnType<typeof resolveDevice>;
+  readonly edgeAgent: string;
+  readonly edgeHub: string;
 }
 
 export function planReleases(releases: readonly Release[], devices: readonly Device[]): EnginePlan {
   const conditions = compile(releases);
   const outcome = new Map(releases.map((r) => [r.id, { applied: [] as string[], targeted: [] as string[] }]));
   const updates: DeviceUpdate[] = [];
+  const resolved = new Map<string, Resolved>();
   for (const device of [...devices].sort((a, b) => a.deviceId.localeCompare(b.deviceId))) {
     const twin = deviceTwin(device);
     const targeting = releases.filter((r) => {
@@ -84,13 +104,21 @@ export function planReleases(releases: readonly Release[], devices: readonly Dev
       return condition !== undefined && typeof condition !== "string" && matches(condition, twin);
     });
     if (targeting.length === 0) continue;
-    const resolution = resolveDevice(targeting);
+    const set = targeting.map((r) => r.id).join("\n");
+    let entry = resolved.get(set);
+    if (entry === undefined) {
+      const resolution = resolveDevice(targeting);
+      const desired = resolution.desired;
+      entry = { resolution, edgeAgent: canonical(desired["$edgeAgent"]), edgeHub: canonical(desired["$edgeHub"]) };
+      resolved.set(set, entry);
+    }
+    const { resolution } = entry;
     for (const id of resolution.applied) outcome.get(id)!.applied.push(device.deviceId);
     for (const id of resolution.targeted) outcome.get(id)!.targeted.push(device.deviceId);
     const edgeAgent = resolution.desired["$edgeAgent"];
     if (edgeAgent === undefined) continue;
     const edgeHub = resolution.desired["$edgeHub"];
-    if (same(edgeAgent, device.edgeAgent) && same(edgeHub, device.edgeHub)) continue;
+    if (entry.edgeAgent === canonical(device.edgeAgent) && entry.edgeHub === canonical(device.edgeHub)) continue;
     updates.push({
       key: device.key,
       deviceId: device.deviceId,

@@ -6,7 +6,12 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { CHART_DIR, renderChart } from "./harness.ts";
 import { toolPath } from "../../../scripts/cluster/tools.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
-import { AGENT_RBAC_RULES, HUB_BRIDGE_RBAC_RULES, LEADER_ELECTION_RULES } from "../../src/rbac.ts";
+import {
+  AGENT_RBAC_RULES,
+  HUB_BRIDGE_RBAC_RULES,
+  LEADER_ELECTION_RULES,
+  RELEASE_ENGINE_RBAC_RULES,
+} from "../../src/rbac.ts";
 
 const kinds = (objects: KubeObject[]) => objects.map((o) => `${o.kind ?? ""}/${o.metadata?.namespace ?? "-"}`);
 
@@ -62,6 +67,31 @@ describe("agent Helm chart", () => {
       (objects.find((o) => o.kind === "Deployment") as V1Deployment).spec?.template.spec?.containers[0]?.args ?? [];
     assert.ok(args(hub).includes("--hub-bridge"));
     assert.ok(!args(local).includes("--hub-bridge"));
+    assert.ok(!args(local).includes("--release-engine"));
+  });
+
+  it("release engine: its rules and flags only when enabled, in cluster mode without the hub bridge", () => {
+    const objects = renderChart("edge-system", [
+      ...["--set", "watch.mode=all", "--set", "hubBridge.enabled=false"],
+      ...["--set", "releaseEngine.enabled=true", "--set", "releaseEngine.evalIntervalSeconds=300"],
+    ]);
+    const clusterRole = objects.find((o) => o.kind === "ClusterRole");
+    assert.deepEqual(clusterRole?.["rules"], [...AGENT_RBAC_RULES, ...RELEASE_ENGINE_RBAC_RULES]);
+    const args = (objects.find((o) => o.kind === "Deployment") as V1Deployment).spec?.template.spec?.containers[0]
+      ?.args;
+    assert.ok(args?.includes("--release-engine"));
+    assert.ok(args?.includes("--release-eval-interval=300s"));
+    for (const [sets, message] of [
+      [["--set", "watch.mode=namespaces"], /releaseEngine.enabled needs watch.mode=all/],
+      [["--set", "watch.mode=all"], /turn hubBridge.enabled off/],
+    ] as const) {
+      const result = spawnSync(
+        toolPath("helm"),
+        ["template", "x", CHART_DIR, "--set", "releaseEngine.enabled=true", ...sets],
+        { encoding: "utf8" },
+      );
+      assert.match(result.stderr, message);
+    }
   });
 
   it("secure defaults: non-root, read-only root filesystem, no privilege escalation, no capabilities, requests, probes", () => {
