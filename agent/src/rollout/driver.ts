@@ -10,6 +10,7 @@ import {
   type Observation,
   type RolloutContext,
   type RolloutStatus,
+  TARGETS_NOTHING,
   type Transition,
   step,
 } from "./stateMachine.ts";
@@ -36,6 +37,8 @@ export interface DriverOptions {
   readonly command: Command | "undo";
   /** Index of the ring to stop after (`--until`). */
   readonly untilRing?: number;
+  /** What a release that targets nothing has as its target condition (IoT Hub stacks may not take ""). */
+  readonly stagedTarget?: string;
   /** This driver's name in the lease label. */
   readonly holder: string;
   /** How long a lease keeps other drivers out without renewal (default 3 polls, at least 30 s). */
@@ -129,7 +132,7 @@ class Run {
       if (releases.candidate && ["Applying", "Verifying", "Baking", "Paused"].includes(stateOf(releases.candidate)))
         throw new Stop(EXIT.preflight, `${releases.candidate.id} is being rolled out; abort it first (--abort)`);
       await this.write(stable, {
-        targetCondition: "",
+        targetCondition: this.targetFor(TARGETS_NOTHING),
         state: "Aborting",
         ring: this.ringNames.at(-1),
         since: this.now().toISOString(),
@@ -192,7 +195,10 @@ class Run {
       if (record) await this.persist(record, status, t);
       else deleted = t.status;
       if (t.status.state === "RolledBack") await this.restoreStable(stable);
-      if (t.promote) await this.mark(stable, "Superseded", "superseded");
+      if (t.promote) {
+        await this.mark(stable, "Superseded", "superseded");
+        this.stableId = first.id;
+      }
       if (t.deleteCandidate) {
         await store.remove(first.id);
         deleted = t.status;
@@ -212,6 +218,7 @@ class Run {
     return this.o.store.observe({
       now,
       condition,
+      trackCondition: ctx.trackTarget,
       judged: status.state === "Aborting" ? ctx.stable : ctx.candidate,
       candidate: ctx.candidate,
       reports: status.state !== "Applying",
@@ -227,13 +234,17 @@ class Run {
     const now = this.now().toISOString();
     const state: ReleaseState = t.promote ? "Stable" : t.status.state;
     await this.write(record, {
-      ...(t.target !== undefined ? { targetCondition: t.target } : {}),
+      ...(t.target !== undefined ? { targetCondition: this.targetFor(t.target) } : {}),
       state,
       ring: this.ringNames[t.status.ring],
       since: t.status.since,
       ...(t.status.reason !== undefined ? { reason: t.status.reason } : {}),
       lease: ending ? undefined : { holder: this.o.holder, renewed: now },
     });
+  }
+
+  private targetFor(target: string): string {
+    return target === TARGETS_NOTHING ? (this.o.stagedTarget ?? TARGETS_NOTHING) : target;
   }
 
   private async write(record: ReleaseRecord, change: RolloutWrite): Promise<ReleaseRecord> {

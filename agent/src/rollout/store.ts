@@ -48,6 +48,12 @@ export interface ObserveRequest {
   readonly now: Date;
   /** The devices looked at: the candidate's ring condition, or what it had before a rollback. */
   readonly condition: string;
+  /**
+   * The whole track's target: a rollback counted by queries (not twin by twin) must find every
+   * reachable device of the track healthy on the stable release, as the counts cannot be limited to
+   * the ring's devices (queries over `devices.modules` cannot read device tags).
+   */
+  readonly trackCondition: string;
   /** The release devices are judged against: the candidate, or the stable release during a rollback. */
   readonly judged: string;
   /** The candidate, whose Applied count is `applied`. */
