@@ -47,10 +47,11 @@ describe("IoT Hub gate queries", () => {
             readySince: ago(r.readyAge),
           },
         };
+        const configurations: Record<string, JsonValue> = r.applied ? { [RELEASE]: { status: "Applied" } } : {};
         const twin = {
           deviceId: "d",
           moduleId: "$edgeAgent",
-          configurations: r.applied ? { [RELEASE]: { status: "Applied" } } : {},
+          configurations,
           properties: { desired: { $version: r.desired }, reported },
         };
         const expected = classifyDevice(reportFromTwin("d", twin, RELEASE), RELEASE, DEFAULT_GATES, NOW).class;
