@@ -1,4 +1,4 @@
-import { parseCondition } from "../releases/condition.ts";
+import { parseCondition, targetConditionProblem } from "../releases/condition.ts";
 import { type JsonValue, isJsonObject, matches } from "../releases/evaluate.ts";
 import type { EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import type { EdgeReleaseStatus } from "../crd/edgeRelease.ts";
@@ -213,8 +213,8 @@ export class LocalStore implements ReleaseStore {
   preflight(conditions: readonly string[]): Promise<string[]> {
     return Promise.resolve(
       conditions.flatMap((c) => {
-        const parsed = parseCondition(c);
-        return parsed.ok ? [] : [`condition ${c}: ${parsed.error.message} at character ${parsed.error.position + 1}`];
+        const problem = targetConditionProblem(c);
+        return problem === undefined ? [] : [`condition ${c}: ${problem}`];
       }),
     );
   }
