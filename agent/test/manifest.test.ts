@@ -140,3 +140,25 @@ describe("parseManifest: accepted shapes", () => {
     assert.equal(desiredStatusFor([{ path: "a", message: "m", kind: "empty" }]).code, 417);
   });
 });
+
+describe("parseManifest: IoT Hub's module identity limit", () => {
+  const many = (count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`m${i}`, userModule(`contoso.azurecr.io/m:${i}`)]));
+
+  it("accepts 48 modules (with edgeAgent and edgeHub, the 50 identities IoT Hub allows a device)", () => {
+    assert.equal(parseManifest(manifest({ modules: many(48) })).ok, true);
+  });
+
+  it("refuses 49 with 400, naming the modules and the limit", () => {
+    const result = parseManifest(manifest({ modules: many(49) }));
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.deepEqual(
+      result.issues.map((i) => `${i.path}: ${i.message}`),
+      [
+        `${AGENT}.modules: 49 modules with edgeHub and edgeAgent need 51 module identities; IoT Hub allows 50 per device`,
+      ],
+    );
+    assert.equal(desiredStatusFor(result.issues).code, 400);
+  });
+});

@@ -21,9 +21,6 @@ import { LABEL } from "../translate/labels.ts";
  * reconciler acts on. Failures to reach IoT Hub or the API server are thrown for the bridge to retry.
  */
 
-/** "Under each device identity, you can create up to 50 module identities" (IoT Hub module twins guide). */
-export const MAX_MODULE_IDENTITIES = 50;
-
 export type EdgeDeploymentObject = KubeObject & {
   spec?: { desiredVersion?: number; edgeAgent?: unknown };
   status?: EdgeDeploymentStatus;
@@ -66,14 +63,6 @@ export async function deployDesired(ctx: DeployContext, desired: Desired): Promi
     return { kind: "refused", status, problems: parsed.issues.map(formatIssue) };
   }
   const wanted = parsed.manifest.modules.map((m) => m.id);
-  // The modules' identities, edgeHub's among them, and $edgeAgent's.
-  const identities = wanted.length + 1;
-  if (identities > MAX_MODULE_IDENTITIES) {
-    const description =
-      `$edgeAgent.properties.desired.modules: ${String(wanted.length - 1)} modules with edgeHub and the agent need ` +
-      `${String(identities)} module identities; IoT Hub allows ${String(MAX_MODULE_IDENTITIES)} per device`;
-    return { kind: "refused", status: { code: 400, description }, problems: [description] };
-  }
   await ensureDeviceCertificates(kube, namespace, credentials.deviceId, ctx.log);
   const synced = await syncModuleIdentities({ credentials, wanted, store: ctx.store, registry: ctx.registry });
   const edgeDeployment = {

@@ -17,6 +17,12 @@ export type ParseResult =
 
 /** IoT Hub's limit on module ids, and the characters DESIGN §5 allows. */
 export const MAX_MODULE_ID_LENGTH = 128;
+/**
+ * "Under each device identity, you can create up to 50 module identities" (IoT Hub module twins
+ * guide): every module is one, and so are edgeAgent and edgeHub. A manifest with more cannot run on
+ * any IoT Edge device, so it is refused here, for `validate` and the local stack too.
+ */
+export const MAX_MODULE_IDENTITIES = 50;
 const MODULE_ID = /^[a-zA-Z0-9_-]+$/;
 
 /**
@@ -119,6 +125,16 @@ export function parseDesired(docs: DesiredDocuments, options: ParseOptions = {})
     }
   }
   checkModules(modules, found);
+  const userModules = Object.keys(agent.modules ?? {}).length;
+  const identities = userModules + 2;
+  if (identities > MAX_MODULE_IDENTITIES) {
+    found.issues.push(
+      issue(
+        modulesPath,
+        `${userModules} modules with edgeHub and edgeAgent need ${identities} module identities; IoT Hub allows ${MAX_MODULE_IDENTITIES} per device`,
+      ),
+    );
+  }
 
   const edgeHub = checkHub ? readEdgeHub(docs.edgeHub, docs.edgeHubPath, found) : undefined;
   const settingsPath = [...base, keyOf(raw, "runtime"), "settings", "registryCredentials"];
