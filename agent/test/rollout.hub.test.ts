@@ -5,7 +5,7 @@ import { parseCondition } from "../src/releases/condition.ts";
 import { type JsonValue, matches } from "../src/releases/evaluate.ts";
 import { classifyDevice } from "../src/rollout/classify.ts";
 import { HubCalls } from "../src/rollout/hubCalls.ts";
-import { classQueries, reportFromTwin } from "../src/rollout/hubQueries.ts";
+import { classQueries, reportFromTwin, stillCarriesLayer } from "../src/rollout/hubQueries.ts";
 import { LabelError, labelsWithStatus, reasonCode, statusFromLabels } from "../src/rollout/labels.ts";
 import { DEFAULT_GATES, parseRolloutPlan } from "../src/rollout/plan.ts";
 import { type ReleaseRecord, trackReleases } from "../src/rollout/releases.ts";
@@ -89,6 +89,28 @@ describe("IoT Hub gate queries", () => {
       readySince: ago(60),
       heartbeat: ago(10),
     });
+  });
+});
+
+describe("a layer IoT Hub leaves on a device after it is un-targeted (Azure/iotedge#7057)", () => {
+  const module = (image: string) => ({ type: "docker", settings: { image } });
+  const candidate = { $edgeAgent: { "properties.desired.modules.vision": module("vision:2") } };
+  const stable = { $edgeAgent: { "properties.desired.modules.vision": module("vision:1") } };
+  const twin = (vision: unknown) => ({
+    properties: { desired: { $version: 9, modules: { base: module("b"), vision } } },
+  });
+
+  it("is still there while the device's desired properties hold the layer's own value", () => {
+    assert.equal(stillCarriesLayer(twin(module("vision:2")), candidate, stable), true);
+    assert.equal(stillCarriesLayer(twin(module("vision:1")), candidate, stable), false);
+    assert.equal(stillCarriesLayer({ properties: { desired: { modules: {} } } }, candidate, stable), false);
+    // The stable layer sets the same value: nothing tells them apart, nothing is left behind.
+    assert.equal(stillCarriesLayer(twin(module("vision:2")), candidate, candidate), false);
+    // A base release (whole documents, no layer paths) is never "still carried": its $version moves.
+    assert.equal(
+      stillCarriesLayer(twin(module("vision:2")), { $edgeAgent: { "properties.desired": {} } }, stable),
+      false,
+    );
   });
 });
 

@@ -1,3 +1,5 @@
+import { canonicalJson } from "../releases/naming.ts";
+import type { JsonValue } from "../releases/evaluate.ts";
 import type { DeviceReport } from "./classify.ts";
 import type { Gates } from "./plan.ts";
 
@@ -91,4 +93,27 @@ export function reportFromTwin(deviceId: string, twin: unknown, judged: string):
 
 export function isApplied(twin: unknown, release: string): boolean {
   return object(object(object(twin)["configurations"])[release])["status"] === "Applied";
+}
+
+const LAYER_PATH = "properties.desired.";
+
+/**
+ * Whether a device's `$edgeAgent` desired properties still hold what a layered candidate set — a
+ * path of the layer whose value is the layer's own (not also the stable layer's). IoT Hub may leave
+ * an un-targeted layer's modules on a device while its `configurations` already name the stable
+ * release (Azure/iotedge#7057: "Removing the tag won't work"), and the desired `$version` then does
+ * not move, so version-matching alone would take the device for rolled back.
+ */
+export function stillCarriesLayer(twin: unknown, candidate: unknown, stable: unknown): boolean {
+  const layer = object(object(candidate)["$edgeAgent"]);
+  const stableLayer = object(object(stable)["$edgeAgent"]);
+  const desired = object(object(object(twin)["properties"])["desired"]);
+  return Object.entries(layer).some(([path, value]) => {
+    if (!path.startsWith(LAYER_PATH)) return false;
+    let current: unknown = desired;
+    for (const segment of path.slice(LAYER_PATH.length).split(".")) current = object(current)[segment];
+    if (current === undefined) return false;
+    const same = (a: unknown, b: unknown) => canonicalJson(a as JsonValue) === canonicalJson(b as JsonValue);
+    return same(current, value) && !(path in stableLayer && same(stableLayer[path], value));
+  });
 }

@@ -2,7 +2,14 @@ import type { Configuration, Registry } from "azure-iothub";
 import { statusOf } from "../hub/retry.ts";
 import type { RingTally } from "./classify.ts";
 import { HubCalls, type RetryPolicy } from "./hubCalls.ts";
-import { appliedWhere, classQueries, devicesQuery, isApplied, reportFromTwin } from "./hubQueries.ts";
+import {
+  appliedWhere,
+  classQueries,
+  devicesQuery,
+  isApplied,
+  reportFromTwin,
+  stillCarriesLayer,
+} from "./hubQueries.ts";
 import { LEASE_LABEL, type Lease, labelsWithStatus, leaseLabels, leaseOf } from "./labels.ts";
 import { STATIC_LABEL } from "./labels.ts";
 import type { ReleaseRecord } from "./releases.ts";
@@ -165,11 +172,20 @@ export class HubStore implements ReleaseStore {
         const { responseBody } = await this.calls.call("twinRead", () => this.registry.getModuleTwin(id, "$edgeAgent"));
         return responseBody;
       });
+      const rollingBack = request.judged !== request.candidate;
+      const contentOf = (id: string) => this.configurations.get(id)?.content?.modulesContent;
+      const report = (twin: unknown, i: number) => {
+        const r = reportFromTwin(ids[i]!, twin, request.judged);
+        // A layer the hub left on the device is not rolled back there, whatever its configurations say.
+        return rollingBack && stillCarriesLayer(twin, contentOf(request.candidate), contentOf(request.judged))
+          ? { ...r, appliedConfiguration: request.candidate }
+          : r;
+      };
       return {
         now: request.now,
         expected: ids.length,
         applied: twins.filter((t) => isApplied(t, request.candidate)).length,
-        reports: request.reports ? twins.map((t, i) => reportFromTwin(ids[i]!, t, request.judged)) : [],
+        reports: request.reports ? twins.map(report) : [],
       };
     }
     // Too many devices to read one by one: count them per class instead.
