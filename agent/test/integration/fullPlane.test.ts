@@ -167,6 +167,38 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
     assert.ok(((await readinessOf())?.readySince ?? "") > (notReady?.readySince ?? ""));
   });
 
+  it("a module that crashes after it started well turns the device not ready, from then on", async () => {
+    const readinessOf = async () => (await status("versions", VERSIONS_NS))?.readiness;
+    const before = await readinessOf();
+    assert.equal(before?.ready, true);
+    const pods = await cluster.admin.list(RESOURCES.Pod, { namespace: VERSIONS_NS });
+    const sensor = pods.items.find(
+      (p) =>
+        p.metadata?.labels?.["edgek8s.io/module"] === "sensor" &&
+        p.metadata.deletionTimestamp === undefined &&
+        (p as { status?: { podIP?: string } }).status?.podIP !== undefined,
+    );
+    assert.ok(sensor?.metadata?.name);
+    // kwok crashes a running pod that is given the simulate annotation (kwok-stages.yaml).
+    await cluster.admin.apply(
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: sensor.metadata.name,
+          namespace: VERSIONS_NS,
+          annotations: { [SIMULATE_ANNOTATION]: "crash" },
+        },
+      },
+      "test-chaos",
+    );
+    await waitFor("not ready", async () => (await readinessOf())?.ready === false, 30_000);
+    const after = await readinessOf();
+    assert.deepEqual([after?.readyVersion, after?.modulesReady], [3, 1]);
+    assert.ok((after?.readySince ?? "") > (before?.readySince ?? ""));
+    assert.equal((await status("versions", VERSIONS_NS))?.modules?.["sensor"]?.runtimeStatus, "backoff");
+  });
+
   it("deleting the EdgeDeployment garbage-collects every object it owns", async () => {
     await cluster.admin.delete(RESOURCES.EdgeDeployment, FLAKY_NS, "flaky-device");
     await waitFor(
