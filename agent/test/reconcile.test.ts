@@ -243,7 +243,7 @@ describe("module runtime status (DESIGN §7)", () => {
       restartCount: 1,
       state: { waiting: { reason: "CrashLoopBackOff" } },
       lastState: { terminated: { exitCode: 1, startedAt: null, finishedAt: "2026-01-01T00:01:00Z" } },
-    } as never);
+    });
     const status = moduleRuntimeStatus(module, "1.0", undefined, [crashed]);
     assert.deepEqual(
       [status.runtimeStatus, status.lastStartTimeUtc, status.lastExitTimeUtc],
