@@ -309,6 +309,23 @@ describe("rollout driver over a simulated fleet", () => {
     assert.ok(events.some((e) => e.type === "transition" && /did not fall back/.test(e.message)));
   });
 
+  it("a long bake writes only the lease's renewals, once per half lease (IoT Hub's configuration budget)", async () => {
+    const clock = new FakeClock();
+    const store = fleet(clock);
+    const longBake = plan({
+      rings: [
+        { name: "canary", select: "tags.ring = 'canary'", bake: "10m" },
+        { name: "all", percent: 100 },
+      ],
+    });
+    const { o } = options(store, clock, { plan: longBake, leaseMs: 120_000 });
+    assert.equal((await driveRollout(o)).exit, EXIT.done);
+    const baking = store.writes.filter((w) => w.change.state === "Baking" && w.change.ring === "canary");
+    // One write entering Baking, then a renewal every 60 s of the 600 s bake: 61 polls, 11 writes.
+    assert.ok(baking.length <= 11, `${baking.length} writes while baking`);
+    assert.ok(baking.length >= 9, "the lease was renewed while baking");
+  });
+
   it("a track without a stable release, or with nothing staged, says so", async () => {
     const clock = new FakeClock();
     const store = new FleetStore(clock.now);

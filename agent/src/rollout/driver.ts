@@ -41,7 +41,11 @@ export interface DriverOptions {
   readonly stagedTarget?: string;
   /** This driver's name in the lease label. */
   readonly holder: string;
-  /** How long a lease keeps other drivers out without renewal (default 3 polls, at least 30 s). */
+  /**
+   * How long a lease keeps other drivers out without renewal (default 4 polls, at least 2 minutes);
+   * it is renewed once half of it has passed, so a step with nothing to record usually writes nothing
+   * (IoT Hub allows 20 configuration operations a minute per unit).
+   */
   readonly leaseMs?: number;
   readonly clock: Clock;
   readonly emit: (event: RolloutEvent) => void;
@@ -115,7 +119,7 @@ class Run {
   }
 
   private get leaseMs(): number {
-    return this.o.leaseMs ?? Math.max(3 * this.o.plan.pollIntervalMs, 30_000);
+    return this.o.leaseMs ?? Math.max(4 * this.o.plan.pollIntervalMs, 120_000);
   }
 
   async go(): Promise<DriverResult> {
@@ -226,11 +230,13 @@ class Run {
     });
   }
 
-  /** One guarded write per step: the new state when it changed, else only the lease's renewal. */
+  /** At most one guarded write per step: the new state when it changed, else the lease's renewal when due. */
   private async persist(record: ReleaseRecord, status: RolloutStatus, t: Transition): Promise<void> {
     const changed = t.status !== status || t.target !== undefined;
     const ending = t.exit !== undefined;
     if (!changed && ending) return;
+    const renewed = record.lease?.holder === this.o.holder ? Date.parse(record.lease.renewed) : Number.NaN;
+    if (!changed && this.now().getTime() - renewed < this.leaseMs / 2) return;
     const now = this.now().toISOString();
     const state: ReleaseState = t.promote ? "Stable" : t.status.state;
     await this.write(record, {

@@ -117,11 +117,19 @@ export class HubStore implements ReleaseStore {
       targetCondition: change.targetCondition ?? record.targetCondition,
       labels: { ...labels, ...(lease ? leaseLabels(lease.holder, new Date(lease.renewed)) : {}) },
     };
+    let answer: unknown;
     try {
-      await this.calls.call("configurationWrite", () => this.registry.updateConfiguration(next));
+      answer = (await this.calls.call("configurationWrite", () => this.registry.updateConfiguration(next)))
+        .responseBody;
     } catch (error) {
       if (statusOf(error) === 412) throw new LostRace("412 Precondition Failed");
       throw error;
+    }
+    // The PUT answers with the configuration as stored, new etag included; read it only if it did not.
+    const written = answer as Configuration | undefined;
+    if (written?.id === record.id && typeof written.etag === "string") {
+      this.configurations.set(record.id, written);
+      return recordOf(written);
     }
     const fresh = await this.read(record.id);
     if (!fresh) throw new StoreError(`${record.id} is gone from ${this.where}`);
