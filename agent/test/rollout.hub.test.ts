@@ -138,6 +138,34 @@ describe("IoT Hub throttling", () => {
     assert.match(calls.summary().join("; "), /queries 4 .*throttled 3× \(88 s waited\)/);
   });
 
+  it("paces queries to its share of the hub's query throttle instead of being throttled", async () => {
+    let t = 0;
+    const calls = new HubCalls(
+      {
+        firstDelayMs: 10_000,
+        maxDelayMs: 60_000,
+        attempts: 8,
+        random: () => 0,
+        queriesPerMinute: 2,
+        sleep: (ms) => {
+          t += ms;
+          return Promise.resolve();
+        },
+      },
+      () => t,
+    );
+    const sentAt: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await calls.call("query", () => {
+        sentAt.push(t);
+        return Promise.resolve();
+      });
+      t += 1000;
+    }
+    assert.deepEqual(sentAt, [0, 1000, 60_000, 61_000, 120_000]);
+    assert.match(calls.summary().join("; "), /queries paced to the budget \(\d+ s waited\)/);
+  });
+
   it("does not retry what IoT Hub refuses (412, 400), and gives up after its attempts", async () => {
     const calls = new HubCalls({
       firstDelayMs: 1,

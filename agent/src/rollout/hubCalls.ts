@@ -16,6 +16,12 @@ export interface RetryPolicy {
   readonly attempts: number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly random: () => number;
+  /**
+   * Queries this driver may send in any minute: half of the hub's query throttle (20/min per unit
+   * on F1, S1, S2; 1,000 on S3), the other half left to the tools and people sharing it (ROLLOUT.md §B6).
+   * A query beyond it waits for the window to move, so a fast poll slows down instead of being throttled.
+   */
+  readonly queriesPerMinute?: number;
 }
 
 export const HUB_RETRY: Omit<RetryPolicy, "sleep" | "random"> = {
@@ -36,6 +42,9 @@ export class HubCalls {
   private readonly clock: () => number;
   throttled = 0;
   throttledMs = 0;
+  /** Time queries waited for the budget. */
+  pacedMs = 0;
+  private readonly sentQueries: number[] = [];
 
   constructor(policy: RetryPolicy, clock: () => number = Date.now) {
     this.policy = policy;
@@ -47,7 +56,25 @@ export class HubCalls {
     return this.counts.get(kind) ?? 0;
   }
 
+  /** Waits until one more query fits in the last minute's budget. */
+  private async admitQuery(): Promise<void> {
+    const limit = this.policy.queriesPerMinute;
+    if (limit === undefined) return;
+    for (;;) {
+      const now = this.clock();
+      while (this.sentQueries.length > 0 && now - this.sentQueries[0]! >= 60_000) this.sentQueries.shift();
+      if (this.sentQueries.length < limit) {
+        this.sentQueries.push(now);
+        return;
+      }
+      const wait = 60_000 - (now - this.sentQueries[0]!);
+      this.pacedMs += wait;
+      await this.policy.sleep(wait);
+    }
+  }
+
   async call<T>(kind: CallKind, fn: () => Promise<T>): Promise<T> {
+    if (kind === "query") await this.admitQuery();
     let delay = this.policy.firstDelayMs;
     for (let attempt = 1; ; attempt++) {
       this.counts.set(kind, this.count(kind) + 1);
@@ -73,6 +100,7 @@ export class HubCalls {
       `twin reads ${this.count("twinRead")}`,
       `configuration reads ${this.count("configurationRead")}, writes ${this.count("configurationWrite")}`,
       `throttled ${this.throttled}× (${Math.round(this.throttledMs / 1000)} s waited)`,
+      ...(this.pacedMs > 0 ? [`queries paced to the budget (${Math.round(this.pacedMs / 1000)} s waited)`] : []),
     ];
   }
 }

@@ -45,7 +45,12 @@ export async function openStore(facts: StackFacts, options: StoreOptions): Promi
     return new HubStore({
       registry,
       hostName: facts.hub.hostName,
-      retry: { ...HUB_RETRY, sleep: options.sleep ?? ((ms) => sleep(ms)), random: Math.random },
+      retry: {
+        ...HUB_RETRY,
+        sleep: options.sleep ?? ((ms) => sleep(ms)),
+        random: Math.random,
+        queriesPerMinute: Math.floor(((facts.hub.sku === "S3" ? 1000 : 20) * facts.hub.capacity) / 2),
+      },
       ...(options.twinReadLimit !== undefined ? { twinReadLimit: options.twinReadLimit } : {}),
       maxConfigurations: facts.hub.sku === "F1" ? 10 : 100,
     });

@@ -13,7 +13,13 @@ export interface StackFacts {
   /** `<project>.<stack>`: the `edgek8s.stack` label on the stack's releases. */
   readonly stackId: string;
   readonly hub:
-    | { readonly mode: "azure"; readonly hostName: string; readonly stagedTarget: string; readonly sku: string }
+    | {
+        readonly mode: "azure";
+        readonly hostName: string;
+        readonly stagedTarget: string;
+        readonly sku: string;
+        readonly capacity: number;
+      }
     | { readonly mode: "none" };
   readonly tracks: Readonly<Record<string, { readonly target: string; readonly layer: boolean }>>;
   readonly plan: RolloutPlan;
@@ -59,6 +65,7 @@ export function stackFacts(
           hostName: `${String(hubRaw["name"])}.azure-devices.net`,
           stagedTarget: hubRaw["stagedTarget"] === "noDevice" ? "deviceId='edgek8s-none'" : "",
           sku: typeof hubRaw["sku"] === "string" ? hubRaw["sku"] : "S1",
+          capacity: typeof hubRaw["capacity"] === "number" ? hubRaw["capacity"] : 1,
         };
   const tracksRaw = value("tracks") ?? {};
   if (!isObject(tracksRaw)) throw new StackError("edgek8s:tracks: expected an object of tracks");
