@@ -259,6 +259,20 @@ describe("module runtime status (DESIGN §7)", () => {
     );
   });
 
+  it("a time the API server gives as null is no time (a reconcile must not fail on it)", () => {
+    const crashed = pod({
+      ready: false,
+      restartCount: 1,
+      state: { waiting: { reason: "CrashLoopBackOff" } },
+      lastState: { terminated: { exitCode: 1, startedAt: null, finishedAt: "2026-01-01T00:01:00Z" } },
+    });
+    const status = moduleRuntimeStatus(module, "1.0", undefined, [crashed]);
+    assert.deepEqual(
+      [status.runtimeStatus, status.lastStartTimeUtc, status.lastExitTimeUtc],
+      ["backoff", undefined, "2026-01-01T00:01:00Z"],
+    );
+  });
+
   it("restartCount, times and unhealthy (not ready with a liveness probe)", () => {
     const restarted = moduleRuntimeStatus(module, "1.0", undefined, [
       pod({

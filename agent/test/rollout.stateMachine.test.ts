@@ -195,7 +195,7 @@ describe("rollout state machine", () => {
     );
     assert.equal(back.status.state, "RolledBack");
     assert.equal(back.exit, EXIT.rolledBack);
-    assert.equal(back.status.reason, "1 failed of 1 reported");
+    assert.equal(back.status.reason, "Failures");
   });
 
   it("aborts during bake when a module crashes after the 200 (ready turns false past the grace)", () => {

@@ -22,6 +22,8 @@ Commands:
   destroy   pulumi destroy --stack local, then stop the agent (the cluster keeps running;
             add --cluster to stop it too)
   status    print the devices and their modules
+  rollout TRACK [flags]
+            edgek8s rollout TRACK --stack local (ring by ring; see scripts/run rollout --help)
 
 Options:
   --timeout SECONDS   how long up waits for modules to run (default 180)
@@ -325,7 +327,11 @@ async function status(): Promise<void> {
   }
 }
 
-if (process.argv.includes("-h") || process.argv.includes("--help")) {
+if (process.argv[2] === "rollout") {
+  // The fleet rollout on the local stack: scripts/local/rollout.ts (its own flags and exit codes).
+  const { localRollout } = await import("./rollout.ts");
+  process.exitCode = await localRollout(process.argv.slice(3));
+} else if (process.argv.includes("-h") || process.argv.includes("--help")) {
   console.log(USAGE);
 } else {
   try {

@@ -1,4 +1,4 @@
-import type { EdgeDeploymentStatus, ModuleStatus } from "../crd/edgeDeployment.ts";
+import type { EdgeDeploymentStatus, ModuleStatus, Readiness } from "../crd/edgeDeployment.ts";
 
 /**
  * The `$edgeAgent` reported properties, in the real agent's shape (DESIGN §7), so IoT Hub's
@@ -78,6 +78,17 @@ function moduleEntry(desired: unknown, status: ModuleStatus | undefined): Json {
   };
 }
 
+/** `properties.reported.edgek8s`: the readiness fields, in a fixed order, nothing else. */
+function readinessReport(r: Readiness): Json {
+  return {
+    ready: r.ready,
+    ...(r.readyVersion !== undefined ? { readyVersion: r.readyVersion } : {}),
+    modulesReady: r.modulesReady,
+    modulesTotal: r.modulesTotal,
+    readySince: r.readySince,
+  };
+}
+
 export function reportedProperties(inputs: ReportInputs): Json {
   const desired = isObject(inputs.desired) ? inputs.desired : {};
   const systemModules = isObject(desired["systemModules"]) ? desired["systemModules"] : {};
@@ -107,6 +118,9 @@ export function reportedProperties(inputs: ReportInputs): Json {
       edgeHub: moduleEntry(systemModules["edgeHub"], statuses["$edgeHub"]),
     },
     modules: Object.fromEntries(Object.entries(modules).map(([id, m]) => [id, moduleEntry(m, statuses[id])])),
+    // Beyond the real agent: whether the modules run as desired for exactly `readyVersion` (the
+    // rollout's gate; IoT Hub's own metrics count a 200 with crashing modules as success).
+    ...(inputs.status?.readiness ? { edgek8s: readinessReport(inputs.status.readiness) } : {}),
     heartbeat: inputs.heartbeatUtc,
   };
 }
@@ -152,8 +166,9 @@ const withoutCreateOptions: Trim = (entry) =>
 /**
  * Reported properties that IoT Hub accepts whatever the deployment: when the whole report would pass
  * the budget, module details go in this order until it fits: createOptions, status descriptions,
- * settings, everything but the runtime status. `lastDesiredVersion`, `lastDesiredStatus` and each
- * module's `runtimeStatus` (what IoT Hub's deployment metrics and the rollout read) always stay.
+ * settings, everything but the runtime status. `lastDesiredVersion`, `lastDesiredStatus`, the
+ * `edgek8s` readiness and each module's `runtimeStatus` (what IoT Hub's deployment metrics and the
+ * rollout read) always stay.
  */
 export function fitReported(doc: Json, budget = REPORTED_BUDGET): Json {
   const steps: Trim[] = [

@@ -55,6 +55,7 @@ export function classifyDevice(report: DeviceReport, release: string, gates: Gat
   }
   if (report.readyVersion !== report.desiredVersion) return of("pending", "modules not yet reported for this version");
   if (report.ready === true) return of("succeeded", "every module is as desired");
+  if (report.ready !== false) return of("pending", "readiness not reported");
   const notReadyFor = report.readySince === undefined ? 0 : now.getTime() - Date.parse(report.readySince);
   return notReadyFor > gates.readyGraceMs
     ? of(

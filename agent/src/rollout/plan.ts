@@ -142,7 +142,17 @@ function readRing(r: Reader, raw: unknown, path: string): Ring | undefined {
   };
 }
 
-function readGates(r: Reader, raw: unknown, path: string): Gates {
+/**
+ * IoT Hub's pace, which a hub stack's plan must fit: it evaluates deployments about every 5 minutes
+ * (`iot-hub-automatic-device-management.md`) and allows 20 queries a minute per S1 unit
+ * (`iot-hub-devguide-quotas-throttling.md`). A local stack's release engine has neither limit, so its
+ * rehearsals may run in seconds.
+ */
+export interface PlanTarget {
+  readonly hub: boolean;
+}
+
+function readGates(r: Reader, raw: unknown, path: string, target: PlanTarget): Gates {
   if (raw === undefined) return DEFAULT_GATES;
   const g = r.object(raw, path);
   if (!g) return DEFAULT_GATES;
@@ -174,7 +184,7 @@ function readGates(r: Reader, raw: unknown, path: string): Gates {
       100,
     ),
   };
-  if (gates.applyTimeoutMs < 6 * MINUTE) {
+  if (target.hub && gates.applyTimeoutMs < 6 * MINUTE) {
     r.problem(`${path}.applyTimeout`, "must be at least 6m: IoT Hub evaluates deployments about every 5 minutes");
   }
   return gates;
@@ -184,6 +194,7 @@ function readGates(r: Reader, raw: unknown, path: string): Gates {
 export function parseRolloutPlan(
   raw: unknown,
   path = "edgek8s:rollout",
+  target: PlanTarget = { hub: true },
 ): { ok: true; plan: RolloutPlan } | { ok: false; problems: PlanProblem[] } {
   if (raw === undefined) return { ok: true, plan: DEFAULT_PLAN };
   const r = new Reader();
@@ -220,11 +231,13 @@ export function parseRolloutPlan(
   }
   const plan: RolloutPlan = {
     rings,
-    gates: readGates(r, top["gates"], `${path}.gates`),
+    gates: readGates(r, top["gates"], `${path}.gates`, target),
     onFailure: r.oneOf(top["onFailure"], `${path}.onFailure`, ["rollback", "halt"], "rollback"),
     pollIntervalMs: r.duration(top["pollInterval"], `${path}.pollInterval`, DEFAULT_PLAN.pollIntervalMs),
   };
-  if (plan.pollIntervalMs < 5000) r.problem(`${path}.pollInterval`, "must be at least 5s (IoT Hub's query throttle)");
+  if (target.hub && plan.pollIntervalMs < 5000)
+    r.problem(`${path}.pollInterval`, "must be at least 5s (IoT Hub's query throttle)");
+  if (plan.pollIntervalMs < 100) r.problem(`${path}.pollInterval`, "must be at least 100ms");
   return r.problems.length > 0 ? { ok: false, problems: r.problems } : { ok: true, plan };
 }
 

@@ -1,5 +1,5 @@
 import { type DeviceReport, type RingTally, classifyDevice, tally, verdict } from "./classify.ts";
-import { type RolloutPlan, ringConditions } from "./plan.ts";
+import { type Gates, type RolloutPlan, ringConditions } from "./plan.ts";
 
 /**
  * The rollout state machine (ROLLOUT.md §B4): pure. Its state lives on the candidate release itself
@@ -53,6 +53,11 @@ export interface Observation {
   readonly applied: number;
   /** Reports of the devices in the ring (for Verifying/Baking: judged against the candidate; for Aborting: against the stable release). */
   readonly reports: readonly DeviceReport[];
+  /**
+   * The ring already counted per class, when it is too large to read each device's twin (IoT Hub
+   * `COUNT()` queries whose conditions are those of `classifyDevice`); used instead of `reports`.
+   */
+  readonly tally?: RingTally;
 }
 
 export interface RolloutContext {
@@ -66,7 +71,11 @@ export interface RolloutContext {
   readonly untilRing?: number;
 }
 
-export type Command = "run" | "resume" | "abort";
+/**
+ * run: start a staged candidate or continue one in flight; resume: also pass a manual gate (or a
+ * stop asked by `--until`); abort: roll back now; retry: start a rolled-back or halted candidate again.
+ */
+export type Command = "run" | "resume" | "abort" | "retry";
 
 export interface Transition {
   readonly status: RolloutStatus;
@@ -95,6 +104,10 @@ const exitFor: Partial<Record<RolloutState, ExitCode>> = {
   Halted: EXIT.halted,
 };
 
+function judge(obs: Observation, release: string, gates: Gates) {
+  return obs.reports.map((r) => classifyDevice(r, release, gates, obs.now));
+}
+
 function elapsedMs(status: RolloutStatus, now: Date): number {
   return now.getTime() - Date.parse(status.since);
 }
@@ -108,18 +121,18 @@ export function step(ctx: RolloutContext, current: RolloutStatus, obs: Observati
     const { reason, ...rest } = extra;
     return { status: { state, ring, since: now, ...(reason !== undefined ? { reason } : {}) }, ...rest };
   };
-  const abort = (reason: string, t?: RingTally): Transition =>
-    plan.onFailure === "halt"
+  const abort = (reason: string, t?: RingTally, detail = ""): Transition =>
+    plan.onFailure === "halt" && reason !== "AbortRequested"
       ? to("Halted", current.ring, {
           reason,
           exit: EXIT.halted,
-          event: `ring ${ringName(current.ring)}: halted (${reason})`,
+          event: `ring ${ringName(current.ring)}: halted (${reason}${detail})`,
           ...(t ? { tally: t } : {}),
         })
       : to("Aborting", current.ring, {
           reason,
           target: TARGETS_NOTHING,
-          event: `ring ${ringName(current.ring)}: aborting (${reason}); devices fall back to ${ctx.stable}`,
+          event: `ring ${ringName(current.ring)}: aborting (${reason}${detail}); devices fall back to ${ctx.stable}`,
           ...(t ? { tally: t } : {}),
         });
   const startRing = (ring: number): Transition =>
@@ -128,6 +141,9 @@ export function step(ctx: RolloutContext, current: RolloutStatus, obs: Observati
       event: `ring ${ringName(ring)}: targeting ${conditions[ring]!}`,
     });
 
+  if (command === "retry" && current.state !== "Complete" && FINAL_STATES.includes(current.state)) {
+    return { ...startRing(0), event: `retrying after ${current.state}: ${startRing(0).event ?? ""}` };
+  }
   if (FINAL_STATES.includes(current.state)) {
     return {
       status: current,
@@ -167,12 +183,14 @@ export function step(ctx: RolloutContext, current: RolloutStatus, obs: Observati
     }
     case "Verifying":
     case "Baking": {
-      const classified = obs.reports.map((r) => classifyDevice(r, ctx.candidate, plan.gates, obs.now));
-      const t = tally(obs.expected, classified);
+      const t = obs.tally ?? tally(obs.expected, judge(obs, ctx.candidate, plan.gates));
       const ring = plan.rings[current.ring]!;
       const maxFailures = ring.maxFailures ?? (current.ring === 0 ? 0 : undefined);
       const v = verdict(t, plan.gates, maxFailures);
-      if (v === "abort") return abort(`${t.failed} failed of ${t.succeeded + t.failed} reported`, t);
+      if (v === "abort") {
+        const when = current.state === "Baking" ? "during bake" : "verifying";
+        return abort("Failures", t, `: ${t.failed} failed of ${t.succeeded + t.failed} reported, ${when}`);
+      }
       if (current.state === "Verifying") {
         if (v === "pass")
           return to("Baking", current.ring, {
@@ -197,7 +215,7 @@ export function step(ctx: RolloutContext, current: RolloutStatus, obs: Observati
           tally: t,
           event: `ring ${ringName(current.ring)}: baked; rollout complete`,
         });
-      if (ctx.untilRing === current.ring) {
+      if (ctx.untilRing !== undefined && current.ring >= ctx.untilRing) {
         return to("Paused", current.ring, {
           reason: "Until",
           exit: EXIT.done,
@@ -216,8 +234,7 @@ export function step(ctx: RolloutContext, current: RolloutStatus, obs: Observati
       return { ...startRing(current.ring + 1), tally: t };
     }
     case "Aborting": {
-      const classified = obs.reports.map((r) => classifyDevice(r, ctx.stable, plan.gates, obs.now));
-      const t = tally(obs.expected, classified);
+      const t = obs.tally ?? tally(obs.expected, judge(obs, ctx.stable, plan.gates));
       const reachable = t.expected - t.unreachable;
       if (t.succeeded >= reachable) {
         return to("RolledBack", current.ring, {

@@ -2,7 +2,8 @@ import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-
 import type { ModuleStatus, RuntimeStatus } from "../crd/edgeDeployment.ts";
 import type { TranslatedModule } from "../translate/translate.ts";
 
-type Time = string | Date | undefined;
+// The API server gives `null` for a time a status left unset (kwok renders one; so may any client).
+type Time = string | Date | undefined | null;
 
 /** The latest Warning event of a pod (FailedMount, FailedCreatePodSandBox, …): why it cannot start. */
 export interface PodWarning {
@@ -25,7 +26,7 @@ export function isStartingUp(pod: V1Pod): boolean {
 }
 
 function iso(time: Time): string | undefined {
-  if (time === undefined) return undefined;
+  if (time === undefined || time === null) return undefined;
   return typeof time === "string" ? time : time.toISOString();
 }
 

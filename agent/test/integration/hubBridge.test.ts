@@ -188,7 +188,8 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
           r["lastDesiredVersion"] === version &&
             (r["lastDesiredStatus"] as Json | undefined)?.["code"] === 200 &&
             r.modules?.["SimulatedTemperatureSensor"]?.["runtimeStatus"] === "running" &&
-            (r["systemModules"] as Record<string, Json> | undefined)?.["edgeHub"]?.["runtimeStatus"] === "running",
+            (r["systemModules"] as Record<string, Json> | undefined)?.["edgeHub"]?.["runtimeStatus"] === "running" &&
+            (r["edgek8s"] as Json | undefined)?.["ready"] === true,
         );
       },
       60_000,
@@ -205,8 +206,16 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
       "systemModules",
       "modules",
       "heartbeat",
+      "edgek8s",
     ])
       assert.ok(key in r, `reported has ${key}`);
+    // The rollout's gate: ready for exactly the desired version IoT Hub sent.
+    const readiness = r["edgek8s"] as Json;
+    assert.deepEqual(
+      [readiness["ready"], readiness["readyVersion"], readiness["modulesReady"], readiness["modulesTotal"]],
+      [true, version, 2, 2],
+    );
+    assert.match(String(readiness["readySince"]), /^\d{4}-\d\d-\d\dT/);
     assert.deepEqual(Object.keys((r["runtime"] as Json)["platform"] as Json).sort(), ["architecture", "os", "version"]);
     const sensor = r.modules?.["SimulatedTemperatureSensor"] ?? {};
     for (const key of ["runtimeStatus", "restartCount", "lastStartTimeUtc", "status", "version", "type", "settings"])
