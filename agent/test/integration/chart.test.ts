@@ -6,6 +6,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { CHART_DIR, renderChart } from "./harness.ts";
 import { toolPath } from "../../../scripts/cluster/tools.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
+import { translationDefaultsFrom, translationFlagOptions } from "../../src/cli/translationFlags.ts";
 import {
   AGENT_RBAC_RULES,
   HUB_BRIDGE_RBAC_RULES,
@@ -94,6 +95,30 @@ describe("agent Helm chart", () => {
     }
   });
 
+  it("every translation flag of the agent is a chart value, rendered so the agent's own parser accepts it", () => {
+    const objects = renderChart("edge-system", [
+      ...["--set", "translation.serviceType=LoadBalancer", "--set", "translation.volumeSize=5Gi"],
+      ...["--set", "translation.storageClassName=local-path", "--set", "translation.volumeAccessMode=ReadOnlyMany"],
+      ...["--set", "translation.volumeNameFromSource=true", "--set", "translation.parentHostname=parent.factory.local"],
+    ]);
+    const args = (objects.find((o) => o.kind === "Deployment") as V1Deployment).spec?.template.spec?.containers[0]
+      ?.args;
+    const flags: Record<string, string | boolean> = {};
+    for (const arg of args ?? []) {
+      const [name = "", value] = arg.replace(/^--/, "").split("=", 2);
+      if (name in translationFlagOptions) flags[name] = value ?? true;
+    }
+    assert.deepEqual(Object.keys(flags).sort(), Object.keys(translationFlagOptions).sort(), "a chart value per flag");
+    assert.deepEqual(translationDefaultsFrom(flags), {
+      serviceType: "LoadBalancer",
+      volumeSize: "5Gi",
+      storageClassName: "local-path",
+      volumeAccessMode: "ReadOnlyMany",
+      volumeNameFromSource: true,
+      parentHostname: "parent.factory.local",
+    });
+  });
+
   it("secure defaults: non-root, read-only root filesystem, no privilege escalation, no capabilities, requests, probes", () => {
     const deployment = renderChart("edge-system").find((o) => o.kind === "Deployment") as V1Deployment;
     const pod = deployment.spec?.template.spec;
@@ -114,6 +139,7 @@ describe("agent Helm chart", () => {
       ["translation.serviceType=External", "/translation/serviceType"],
       ["replicaCount=0", "/replicaCount"],
       ["translation.volumeSize=lots", "/translation/volumeSize"],
+      ["translation.parentHostname=no host", "/translation/parentHostname"],
     ] as const) {
       const result = spawnSync(toolPath("helm"), ["template", "x", CHART_DIR, "--set", set], { encoding: "utf8" });
       assert.notEqual(result.status, 0, set);
