@@ -1,4 +1,4 @@
-import { deviceNamespace, hubName, k8sName } from "@edgek8s/agent";
+import { deviceNamespace, hubName, k8sName, publishedPortNames } from "@edgek8s/agent";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./adoption.ts";
 import { type StackConfig, hubHostName } from "./config.ts";
 
@@ -30,7 +30,8 @@ export function deviceLabels(config: StackConfig, deviceId: string): Record<stri
 /**
  * The objects that make a device's namespace, `msiot-<hub>-<device>`: the Namespace with Pod Security
  * labels, NetworkPolicies that deny ingress except between the device's modules (any port, as on
- * Docker's network) and to edgeHub's gateway ports, and the configured ResourceQuota and LimitRange.
+ * Docker's network), to edgeHub's gateway ports and to the container ports a module's PortBindings
+ * publish, and the configured ResourceQuota and LimitRange.
  * Pure: the program wraps each in a resource.
  */
 export function deviceNamespaceObjects(config: StackConfig, deviceId: string): ObjectSpec[] {
@@ -81,6 +82,21 @@ export function deviceNamespaceObjects(config: StackConfig, deviceId: string): O
         podSelector: { matchLabels: { ...devicePods, "edgek8s.io/module": "edgehub" } },
         policyTypes: ["Ingress"],
         ingress: [{ ports: EDGE_HUB_PORTS.map((port) => ({ protocol: "TCP", port })) }],
+      },
+    },
+    {
+      // PortBindings publish a container port to anyone, as Docker does on the host (a web UI, an
+      // OPC UA server, a LoRa packet forwarder). The agent names each published container port
+      // edgek8s-pub-<n> (agent/src/translate/service.ts); this admits those ports, by name, and no other.
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta("allow-published-ports"),
+      spec: {
+        podSelector: { matchLabels: devicePods },
+        policyTypes: ["Ingress"],
+        ingress: [
+          { ports: publishedPortNames().flatMap((port) => ["TCP", "UDP"].map((protocol) => ({ protocol, port }))) },
+        ],
       },
     },
   ];

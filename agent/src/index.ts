@@ -3,6 +3,7 @@ export { locateDesiredDocuments } from "./manifest/document.ts";
 export { desiredStatusFor, formatIssue, type ManifestIssue, type ManifestWarning } from "./manifest/issues.ts";
 export type { DeploymentManifest, ModuleSpec } from "./manifest/model.ts";
 export { translate, type Translation, type ManagedObject, KIND_ORDER } from "./translate/translate.ts";
+export { MAX_PUBLISHED_PORTS, publishedPortNames } from "./translate/service.ts";
 export {
   DEFAULT_TRANSLATION_DEFAULTS,
   type TranslationContext,

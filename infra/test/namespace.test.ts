@@ -24,11 +24,11 @@ describe("device namespace objects", () => {
     assert.equal(ns?.metadata.annotations?.["edgek8s.io/hub"], "contoso-edge-dev.azure-devices.net");
   });
 
-  it("denies ingress by default, admits traffic within the device and to edgeHub's gateway ports only", () => {
+  it("denies ingress by default, admits traffic within the device, to edgeHub's gateway ports and to published ports only", () => {
     const policies = deviceNamespaceObjects(config(), "Line1_GW").filter((o) => o.kind === "NetworkPolicy");
     assert.deepEqual(
       policies.map((p) => p.metadata.name),
-      ["default-deny-ingress", "allow-within-device", "allow-edgehub-gateway"],
+      ["default-deny-ingress", "allow-within-device", "allow-edgehub-gateway", "allow-published-ports"],
     );
     const gateway = policies[2]?.["spec"] as { podSelector: unknown; ingress: { ports: { port: number }[] }[] };
     assert.deepEqual(gateway.podSelector, {

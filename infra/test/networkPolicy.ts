@@ -5,12 +5,15 @@ import type { ObjectSpec } from "../namespace.ts";
  * program uses: a pod is isolated for ingress when a policy in its namespace selects it with policy type
  * Ingress; then a connection is admitted when one of those policies has a rule whose `from` matches the
  * source (no `from`: any source; a podSelector without a namespaceSelector: pods of the policy's own
- * namespace) and whose `ports` match (no `ports`: every port). Policies add up; order does not matter.
+ * namespace) and whose `ports` match (no `ports`: every port; a named port: the target container's port
+ * of that name and protocol). Policies add up; order does not matter.
  * Source: https://kubernetes.io/docs/concepts/services-networking/network-policies/
  */
 export interface Endpoint {
   readonly namespace: string | undefined; // undefined: outside the cluster (a downstream device)
   readonly labels: Readonly<Record<string, string>>;
+  /** The target pod's named container ports, which a rule's named `port` refers to. */
+  readonly ports?: readonly { readonly name?: string; readonly containerPort: number; readonly protocol?: string }[];
 }
 
 interface Selector {
@@ -22,7 +25,7 @@ interface Peer {
 }
 interface Rule {
   readonly from?: readonly Peer[];
-  readonly ports?: readonly { readonly port?: number; readonly protocol?: string }[];
+  readonly ports?: readonly { readonly port?: number | string; readonly protocol?: string }[];
 }
 interface PolicySpec {
   readonly podSelector: Selector;
@@ -37,6 +40,20 @@ function selects(selector: Selector, labels: Readonly<Record<string, string>>): 
 function peerMatches(peer: Peer, policyNamespace: string, source: Endpoint): boolean {
   if (peer.namespaceSelector !== undefined) throw new Error("namespaceSelector is not modelled");
   return source.namespace === policyNamespace && selects(peer.podSelector ?? {}, source.labels);
+}
+
+function portMatches(
+  rule: { readonly port?: number | string; readonly protocol?: string },
+  target: Endpoint,
+  port: number,
+  protocol: string,
+): boolean {
+  if ((rule.protocol ?? "TCP") !== protocol) return false;
+  if (rule.port === undefined || rule.port === port) return true;
+  if (typeof rule.port !== "string") return false;
+  return (target.ports ?? []).some(
+    (p) => p.name === rule.port && p.containerPort === port && (p.protocol ?? "TCP") === protocol,
+  );
 }
 
 export function admits(
@@ -58,8 +75,7 @@ export function admits(
     ((p["spec"] as PolicySpec).ingress ?? []).some(
       (rule) =>
         (rule.from === undefined || rule.from.some((peer) => peerMatches(peer, target.namespace, source))) &&
-        (rule.ports === undefined ||
-          rule.ports.some((r) => (r.port === undefined || r.port === port) && (r.protocol ?? "TCP") === protocol)),
+        (rule.ports === undefined || rule.ports.some((r) => portMatches(r, target, port, protocol))),
     ),
   );
 }

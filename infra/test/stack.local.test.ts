@@ -24,6 +24,7 @@ describe("the Pulumi program under mocks: local mode", async () => {
       "kubernetes:core/v1:Namespace edge-device-1-namespace",
       "kubernetes:edgek8s.io/v1:EdgeDeployment edge-device-1-edgedeployment",
       "kubernetes:networking.k8s.io/v1:NetworkPolicy edge-device-1-networkpolicy-allow-edgehub-gateway",
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy edge-device-1-networkpolicy-allow-published-ports",
       "kubernetes:networking.k8s.io/v1:NetworkPolicy edge-device-1-networkpolicy-allow-within-device",
       "kubernetes:networking.k8s.io/v1:NetworkPolicy edge-device-1-networkpolicy-default-deny-ingress",
     ]);
@@ -112,7 +113,7 @@ describe("the Pulumi program under mocks: local mode", async () => {
       "no other resource holds the kubeconfig",
     );
     const k8sResources = resources.filter((r) => r.type.startsWith("kubernetes:"));
-    assert.equal(k8sResources.length, 15);
+    assert.equal(k8sResources.length, 17);
     for (const r of k8sResources) assert.equal(r.provider, `${provider.urn}::${provider.name}-id`, r.name);
   });
 

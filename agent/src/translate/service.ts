@@ -9,18 +9,51 @@ function portName(protocol: string, port: number): string {
   return `${protocol.toLowerCase()}-${port}`;
 }
 
-/** Container ports: every exposed port and every bound container port, once (informational on Kubernetes too). */
+/**
+ * How many published container ports a module can have that the device's NetworkPolicy admits from
+ * outside. On Docker a PortBinding publishes the port on the host to anyone; on Kubernetes the device
+ * namespace denies ingress by default, so the Pulumi program's `allow-published-ports` policy admits
+ * exactly the container ports named below, by name (a NetworkPolicy cannot match a name prefix).
+ */
+export const MAX_PUBLISHED_PORTS = 16;
+
+/** The names the agent gives published container ports, in order; the device policy lists them all. */
+export function publishedPortNames(): string[] {
+  return Array.from({ length: MAX_PUBLISHED_PORTS }, (_, i) => `edgek8s-pub-${String(i + 1)}`);
+}
+
+type PortKey = { readonly port: number; readonly protocol: string };
+const byPort = (a: PortKey, b: PortKey) => a.port - b.port || a.protocol.localeCompare(b.protocol);
+
+/** The distinct container ports a module's PortBindings publish, in port order. */
+function publishedContainerPorts(module: ModuleSpec): PortKey[] {
+  const keys = new Map(
+    module.portBindings.map((b) => [`${b.port}/${b.protocol}`, { port: b.port, protocol: b.protocol }]),
+  );
+  return [...keys.values()].sort(byPort);
+}
+
+/**
+ * Container ports: every exposed port and every bound container port, once. A published one is named
+ * `edgek8s-pub-<n>` so the device's NetworkPolicy admits it from outside; the others `<proto>-<port>`.
+ */
 export function containerPorts(module: ModuleSpec): V1ContainerPort[] {
+  const published = publishedContainerPorts(module).map((p) => `${p.port}/${p.protocol}`);
+  const names = publishedPortNames();
   const seen = new Set<string>();
   const ports: V1ContainerPort[] = [];
   for (const { port, protocol } of [...module.exposedPorts, ...module.portBindings]) {
     const key = `${port}/${protocol}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    ports.push({ name: portName(protocol, port), containerPort: port, protocol });
+    const index = published.indexOf(key);
+    ports.push({ name: names[index] ?? portName(protocol, port), containerPort: port, protocol });
   }
-  return ports.sort(
-    (a, b) => a.containerPort - b.containerPort || String(a.protocol).localeCompare(String(b.protocol)),
+  return ports.sort((a, b) =>
+    byPort(
+      { port: a.containerPort, protocol: String(a.protocol) },
+      { port: b.containerPort, protocol: String(b.protocol) },
+    ),
   );
 }
 
@@ -37,7 +70,7 @@ export function moduleNameServices(
   annotations: Record<string, string>,
 ): Managed<V1Service>[] {
   const ports: V1ServicePort[] = containerPorts(module).map((p) => ({
-    name: p.name!,
+    name: portName(p.protocol!, p.containerPort),
     port: p.containerPort,
     targetPort: p.containerPort,
     protocol: p.protocol!,
@@ -69,6 +102,13 @@ export function publishedService(
   warnings: Warnings,
 ): Managed<V1Service> | undefined {
   if (module.portBindings.length === 0) return undefined;
+  for (const beyond of publishedContainerPorts(module).slice(MAX_PUBLISHED_PORTS)) {
+    const binding = module.portBindings.find((b) => b.port === beyond.port && b.protocol === beyond.protocol);
+    warnings.at(
+      binding?.at ?? ["HostConfig", "PortBindings"],
+      `the device's NetworkPolicy admits the first ${String(MAX_PUBLISHED_PORTS)} published container ports from outside; this one is published by its Service but reachable only where policies are not enforced`,
+    );
+  }
   const ports = new Map<string, V1ServicePort>();
   for (const binding of module.portBindings) {
     if (binding.hostIp !== "" && binding.hostIp !== "0.0.0.0" && binding.hostIp !== "::") {

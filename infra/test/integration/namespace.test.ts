@@ -45,6 +45,7 @@ describe("device namespace objects on a real API server", () => {
     assert.deepEqual(listed.trim().split("\n").sort(), [
       "limitrange/device-defaults",
       "networkpolicy.networking.k8s.io/allow-edgehub-gateway",
+      "networkpolicy.networking.k8s.io/allow-published-ports",
       "networkpolicy.networking.k8s.io/allow-within-device",
       "networkpolicy.networking.k8s.io/default-deny-ingress",
       "resourcequota/device-quota",
