@@ -65,6 +65,11 @@ export interface ReconcilerOptions {
    * `$edgeHub` document is required. Otherwise a desired version means hub mode.
    */
   readonly localReleases?: boolean;
+  /**
+   * Local stacks: keep `status.heartbeat` at most this old (ms), so the rollout can tell a device whose
+   * agent stopped from one still starting (hub mode reports its heartbeat to IoT Hub instead).
+   */
+  readonly heartbeatMs?: number;
   /** Prove each pass with the API server's dry run before writing (default true; off only to measure its cost). */
   readonly preflight?: boolean;
 }
@@ -277,13 +282,15 @@ export class Reconciler {
 
   /** Writes status only when it differs from what the object has; returns whether it wrote. */
   private async writeStatus(owner: EdgeDeploymentObject, outcome: Outcome): Promise<boolean> {
-    const status = edgeDeploymentStatus({
+    const now = this.now();
+    const computed = edgeDeploymentStatus({
       generation: owner.metadata?.generation ?? 0,
       desiredVersion: owner.spec?.desiredVersion,
       previous: owner.status,
-      now: this.now().toISOString(),
+      now: now.toISOString(),
       outcome,
     });
+    const status = withHeartbeat(computed, owner.status?.heartbeat, now, this.options.heartbeatMs);
     if (owner.status && contentHash(owner.status) === contentHash(status)) return false;
     await this.client.apply(
       {
@@ -335,4 +342,16 @@ export class Reconciler {
       this.log.warn("could not record event", { reason, error: (error as Error).message });
     }
   }
+}
+
+/** The status with its heartbeat: the previous one while younger than half the interval, else now. */
+export function withHeartbeat(
+  status: EdgeDeploymentStatus,
+  previous: string | undefined,
+  now: Date,
+  heartbeatMs: number | undefined,
+): EdgeDeploymentStatus {
+  if (heartbeatMs === undefined) return status;
+  const age = previous === undefined ? Infinity : now.getTime() - Date.parse(previous);
+  return { ...status, heartbeat: age < heartbeatMs / 2 ? previous! : now.toISOString() };
 }

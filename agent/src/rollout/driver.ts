@@ -119,7 +119,7 @@ class Run {
   }
 
   private get leaseMs(): number {
-    return this.o.leaseMs ?? Math.max(4 * this.o.plan.pollIntervalMs, 120_000);
+    return this.o.leaseMs ?? this.o.plan.leaseMs ?? Math.max(4 * this.o.plan.pollIntervalMs, 120_000);
   }
 
   async go(): Promise<DriverResult> {
