@@ -265,6 +265,27 @@ describe("rollout driver over a simulated fleet", () => {
     assert.ok(Date.parse(resumedAt) - Date.parse(bakingSince ?? "") >= 60_000);
   });
 
+  it("the plan's lease decides how long a killed driver keeps the next one out", async () => {
+    const clock = new FakeClock();
+    const store = fleet(clock);
+    clock.killAfterSleeps = 4;
+    const withLease = { ...plan(), leaseMs: 10_000 };
+    const fromPlan = (o: DriverOptions): DriverOptions => {
+      const copy: { -readonly [K in keyof DriverOptions]: DriverOptions[K] } = { ...o };
+      delete copy.leaseMs;
+      return copy;
+    };
+    await assert.rejects(driveRollout(fromPlan(options(store, clock, { plan: withLease }).o)), Killed);
+    clock.killAfterSleeps = undefined;
+    const renewed = Date.parse(store.releases.get(CANDIDATE)?.lease?.renewed ?? "");
+    clock.t = renewed + 9_000;
+    const early = fromPlan(options(store, clock, { holder: "driver-b", plan: withLease }).o);
+    assert.equal((await driveRollout(early)).exit, EXIT.preflight);
+    clock.t = renewed + 10_001;
+    const next = fromPlan(options(store, clock, { holder: "driver-b", plan: withLease }).o);
+    assert.equal((await driveRollout(next)).exit, EXIT.done);
+  });
+
   it("two drivers at once: the write of the one that read first loses (412), it exits 6 and leaves the rollout alone", async () => {
     const clock = new FakeClock();
     const store = fleet(clock);
