@@ -191,12 +191,25 @@ export class Fleet {
 
   /** `edgek8s rollout factory --stack local` in a child process of its own, with JSON events. */
   spawnDriver(...args: string[]): Driver {
+    return new Driver(this.spawnCommand(["--json", ...args]));
+  }
+
+  /** The same, printing for people (transitions and ring tables), its output passed on line by line. */
+  spawnCommand(args: readonly string[], onLine?: (line: string) => void): ChildProcess {
     const child = spawn(
       process.execPath,
-      [ENTRY, "rollout", "factory", "--stack", "local", "--cwd", this.project, "--json", ...args],
+      [ENTRY, "rollout", "factory", "--stack", "local", "--cwd", this.project, ...args],
       { env: process.env, stdio: ["ignore", "pipe", "pipe"] },
     );
-    return new Driver(child);
+    let buffered = "";
+    if (onLine)
+      child.stdout?.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString("utf8");
+        const lines = buffered.split("\n");
+        buffered = lines.pop() ?? "";
+        for (const line of lines) onLine(line);
+      });
+    return child;
   }
 
   async stop(): Promise<void> {
