@@ -82,7 +82,9 @@ describe("edgek8s rollout on a local stack: control plane, kwok, per-device agen
       "test-chaos",
     );
     assert.equal(await driver.exit(), EXIT.rolledBack, driver.stderr);
-    assert.deepEqual(driver.transitions().slice(-2), ["canary:Aborting", "canary:RolledBack"]);
+    assert.deepEqual(driver.transitions().slice(-3), ["canary:Baking", "canary:Aborting", "canary:RolledBack"]);
+    const aborting = driver.events.find((e) => e["type"] === "transition" && e["state"] === "Aborting");
+    assert.match(String(aborting?.["message"]), /during bake/);
     const release = await fleet.release(R3);
     assert.equal(release?.spec?.targetCondition, "");
     assert.equal(release?.spec?.labels?.["edgek8s.reason"], "Failures");
@@ -108,13 +110,17 @@ describe("edgek8s rollout on a local stack: control plane, kwok, per-device agen
     assert.equal(await early.exit(), EXIT.preflight, early.stderr);
     assert.match(JSON.stringify(early.events), /is driven by/);
     await new Promise((r) => setTimeout(r, 3500));
+    const resumedAt = Date.now();
     const second = fleet.spawnDriver();
     assert.equal(await second.exit(), EXIT.done, second.stderr);
     // It went on from the bake it found (same since), never back to the canary's Applying.
     const transitions = second.transitions();
     assert.equal(transitions[0], "all:Applying", transitions.join(" "));
     assert.ok(!transitions.includes("canary:Applying"));
-    assert.ok(bakingSince !== undefined);
+    // The bake was not started again: ring all began before a whole bake (12 s) after the resume.
+    const allStarted = second.events.find((e) => e["type"] === "transition" && e["ring"] === "all");
+    assert.ok(bakingSince !== undefined && Date.parse(bakingSince) < resumedAt);
+    assert.ok(Date.parse(String(allStarted?.["time"])) < resumedAt + 12_000);
     for (const id of DEVICES) assert.ok(await fleet.runs(id, "sensor:4"), id);
     assert.equal(await fleet.stateOf(R4), "Stable");
   });
