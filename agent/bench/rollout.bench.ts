@@ -20,7 +20,9 @@ async function run(
   during?: () => Promise<number>,
 ): Promise<{ exit: number | null; ms: number; crashMs?: number }> {
   const start = performance.now();
-  const child = fleet.spawnCommand([], (line) => { console.log(`    ${line}`); });
+  const child = fleet.spawnCommand([], (line) => {
+    console.log(`    ${line}`);
+  });
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
   const crashedAt = during ? await during() : undefined;
   const exit = await exited;
