@@ -253,8 +253,23 @@ class Run {
     return target === TARGETS_NOTHING ? (this.o.stagedTarget ?? TARGETS_NOTHING) : target;
   }
 
+  /**
+   * One guarded write. A lost race whose winner changed none of the rollout's fields (the release
+   * engine recorded its status, which moves the resourceVersion; IoT Hub or Pulumi updated metrics)
+   * is not another driver: the write is retried on the fresh read, at most twice.
+   */
   private async write(record: ReleaseRecord, change: RolloutWrite): Promise<ReleaseRecord> {
-    return this.o.store.write(record, change);
+    let current = record;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.o.store.write(current, change);
+      } catch (error) {
+        if (!(error instanceof LostRace) || attempt >= 2) throw error;
+        const fresh = await this.o.store.read(record.id);
+        if (!fresh || !sameRolloutFields(fresh, current)) throw error;
+        current = fresh;
+      }
+    }
   }
 
   /** Marks another release (the old stable) with a state, read fresh so its version is current. */
@@ -307,4 +322,15 @@ class Run {
       message,
     });
   }
+}
+
+/** Whether two reads of a release agree on everything a driver writes: target, labels, lease. */
+export function sameRolloutFields(a: ReleaseRecord, b: ReleaseRecord): boolean {
+  const labels = (r: ReleaseRecord) => JSON.stringify(Object.entries(r.labels).sort(([x], [y]) => x.localeCompare(y)));
+  return (
+    a.targetCondition === b.targetCondition &&
+    labels(a) === labels(b) &&
+    a.lease?.holder === b.lease?.holder &&
+    a.lease?.renewed === b.lease?.renewed
+  );
 }
