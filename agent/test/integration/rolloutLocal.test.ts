@@ -154,4 +154,17 @@ describe("edgek8s rollout on a local stack: control plane, kwok, per-device agen
     await fleet.startAgent("gw-2");
     await fleet.waitRunning(["gw-2"], "sensor:6");
   });
+
+  it("--dry-run prints each ring's condition with the devices it selects now; --status the releases", async () => {
+    const dry = fleet.spawnDriver("--dry-run");
+    assert.equal(await dry.exit(), EXIT.done, dry.stderr);
+    const messages = dry.events.filter((e) => e["type"] === "info").map((e) => String(e["message"]));
+    assert.deepEqual(messages, [
+      `ring canary: 1 devices: (${TRACK_TARGET}) AND ((tags.ring = 'canary'))`,
+      `ring all: 3 devices: ${TRACK_TARGET}`,
+    ]);
+    const status = fleet.spawnDriver("--status");
+    assert.equal(await status.exit(), EXIT.done, status.stderr);
+    assert.match(JSON.stringify(status.events), new RegExp(`stable: ${R6} Stable`));
+  });
 });
