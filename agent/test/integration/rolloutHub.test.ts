@@ -41,6 +41,7 @@ const R1 = "ek8s-factory-000000000001";
 const R2 = "ek8s-factory-000000000002";
 const R3 = "ek8s-factory-000000000003";
 const R4 = "ek8s-factory-000000000004";
+const R5 = "ek8s-factory-000000000005";
 
 // Short gates for the test (a hub stack's preview asks for minutes: IoT Hub's cadence); the engine is
 // ticked every 200 ms, so one evaluation interval (5 ticks) is a second.
@@ -50,7 +51,14 @@ const parsed = parseRolloutPlan(
       { name: "canary", select: "tags.ring='canary'", bake: "12s", maxFailures: 0 },
       { name: "all", percent: 100, bake: "1s" },
     ],
-    gates: { applyTimeout: "60s", reportTimeout: "60s", readyGrace: "1s", minExecuted: 1, staleAfter: "10s" },
+    gates: {
+      applyTimeout: "60s",
+      reportTimeout: "60s",
+      readyGrace: "1s",
+      minExecuted: 1,
+      staleAfter: "6s",
+      maxUnreachablePercent: 50,
+    },
     pollInterval: "300ms",
     lease: "5s",
   },
@@ -80,7 +88,8 @@ describe("edgek8s rollout on IoT Hub: the hub double's engine, the real SDKs, kw
   const hub = new HubDouble(HOST);
   let cluster: Cluster;
   let controller: Controller;
-  let bridges: HubBridges;
+  /** One hub bridge per device, so one device's can be stopped. */
+  const bridges = new Map<string, HubBridges>();
   let registry: iothub.Registry;
   let ticker: NodeJS.Timeout;
   let twins: TwinService;
@@ -133,6 +142,27 @@ describe("edgek8s rollout on IoT Hub: the hub double's engine, the real SDKs, kw
   const transitions = (events: RolloutEvent[]) =>
     events.flatMap((e) => (e.type === "transition" ? [`${e.ring}:${e.state}`] : []));
 
+  async function startBridge(id: string): Promise<void> {
+    const bridge = new HubBridges({
+      kube: cluster.admin,
+      namespaces: [ns(id)],
+      connector: sdkConnector({ transport: "mqtt-ws", agent: hub.agent() }),
+      log: jsonLogger((line) => logs.push(line), "debug"),
+      agent: DEFAULT_AGENT_INFO,
+      heartbeatMs: 1000,
+      minBackoffMs: 200,
+      maxBackoffMs: 1000,
+      connectTimeoutMs: 5000,
+      operationTimeoutMs: 3000,
+    });
+    await bridge.start();
+    bridges.set(id, bridge);
+  }
+  async function stopBridge(id: string): Promise<void> {
+    await Promise.race([bridges.get(id)?.stop(), sleep(20_000)]);
+    bridges.delete(id);
+  }
+
   before(async () => {
     await hub.start();
     // The MQTT-over-WebSockets side the devices' SDK connects to.
@@ -165,19 +195,7 @@ describe("edgek8s rollout on IoT Hub: the hub double's engine, the real SDKs, kw
       cluster.admin,
       DEVICES.map((id) => ns(id)),
     );
-    bridges = new HubBridges({
-      kube: cluster.admin,
-      namespaces: DEVICES.map((id) => ns(id)),
-      connector: sdkConnector({ transport: "mqtt-ws", agent: hub.agent() }),
-      log: jsonLogger((line) => logs.push(line), "debug"),
-      agent: DEFAULT_AGENT_INFO,
-      heartbeatMs: 1000,
-      minBackoffMs: 200,
-      maxBackoffMs: 1000,
-      connectTimeoutMs: 5000,
-      operationTimeoutMs: 3000,
-    });
-    await bridges.start();
+    for (const id of DEVICES) await startBridge(id);
     ticker = setInterval(() => {
       hub.engine.tick();
     }, 200);
@@ -189,7 +207,7 @@ describe("edgek8s rollout on IoT Hub: the hub double's engine, the real SDKs, kw
     clearInterval(ticker);
     if (process.env["EDGEK8S_DEBUG_HUB"]) console.log(logs.join("\n"));
     try {
-      await Promise.race([bridges.stop(), sleep(20_000)]);
+      for (const id of [...bridges.keys()]) await stopBridge(id);
       await controller.stop();
     } finally {
       cluster.admin.close();
@@ -290,5 +308,22 @@ describe("edgek8s rollout on IoT Hub: the hub double's engine, the real SDKs, kw
       .filter((r) => r.method === "PUT" && r.path.startsWith(`/configurations/${R4}`) && r.status === 412);
     assert.equal(refused.length, 1);
     for (const id of DEVICES) assert.ok(await runs(id, R4, "sensor:4"), id);
+  });
+
+  it("a device whose bridge stops mid-rollout goes stale, counts as unreachable and does not block the ring", async () => {
+    await registry.addConfiguration(configuration(R5, 5, "sensor:5", "", "Staged"));
+    const events: RolloutEvent[] = [];
+    const running = drive(store(), "driver-a", events);
+    await waitFor("canary baking", async () => (await labelOf(R5)) === "Baking", 60_000);
+    await stopBridge("gw-2");
+    const result = await running;
+    assert.equal(result.exit, EXIT.done, JSON.stringify(events.filter((e) => e.type === "error")));
+    const all = result.rings.find((r) => r.ring === "all");
+    assert.deepEqual([all?.tally.succeeded, all?.tally.unreachable, all?.tally.unreachableDevices], [2, 1, ["gw-2"]]);
+    for (const id of ["canary-1", "gw-1"]) assert.ok(await runs(id, R5, "sensor:5"), id);
+    assert.equal(await labelOf(R5), "Stable");
+    // Reconnected, the device acts on the release it is targeted with.
+    await startBridge("gw-2");
+    await waitFor("gw-2 on the release", () => runs("gw-2", R5, "sensor:5"), 60_000);
   });
 });
