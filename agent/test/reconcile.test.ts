@@ -6,7 +6,7 @@ import { render } from "./fixtures/render.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
 import { APPLIED_HASH, isSubset, needsApply, withAppliedHash } from "../src/reconcile/drift.ts";
 import { planPass } from "../src/reconcile/plan.ts";
-import { withHeartbeat } from "../src/reconcile/reconciler.ts";
+import { withHeartbeat } from "../src/status/heartbeat.ts";
 import { WorkQueue } from "../src/reconcile/queue.ts";
 import { nextConditions } from "../src/status/conditions.ts";
 import { edgeDeploymentStatus } from "../src/status/deploymentStatus.ts";

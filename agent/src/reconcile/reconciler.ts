@@ -5,6 +5,7 @@ import { type Plan, planPass } from "./plan.ts";
 import { readPodWarnings } from "./podWarnings.ts";
 import { objectsToProve, preflight, refusalIssues } from "./preflight.ts";
 import { API_VERSION, KIND, type EdgeDeploymentSpec, type EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
+import { withHeartbeat } from "../status/heartbeat.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { resourceFor } from "../kube/resources.ts";
@@ -342,16 +343,4 @@ export class Reconciler {
       this.log.warn("could not record event", { reason, error: (error as Error).message });
     }
   }
-}
-
-/** The status with its heartbeat: the previous one while younger than half the interval, else now. */
-export function withHeartbeat(
-  status: EdgeDeploymentStatus,
-  previous: string | undefined,
-  now: Date,
-  heartbeatMs: number | undefined,
-): EdgeDeploymentStatus {
-  if (heartbeatMs === undefined) return status;
-  const age = previous === undefined ? Infinity : now.getTime() - Date.parse(previous);
-  return { ...status, heartbeat: age < heartbeatMs / 2 ? previous! : now.toISOString() };
 }

@@ -2,7 +2,7 @@ import type { RingTally } from "./classify.ts";
 import { LabelError, type ReleaseState, heldByOther, statusFromLabels } from "./labels.ts";
 import type { RingRow, RolloutEvent } from "./output.ts";
 import { type RolloutPlan, ringConditions } from "./plan.ts";
-import { type ReleaseRecord, stateOf, trackReleases } from "./releases.ts";
+import { type ReleaseRecord, sameRolloutFields, stateOf, trackReleases } from "./releases.ts";
 import {
   type Command,
   EXIT,
@@ -322,15 +322,4 @@ class Run {
       message,
     });
   }
-}
-
-/** Whether two reads of a release agree on everything a driver writes: target, labels, lease. */
-export function sameRolloutFields(a: ReleaseRecord, b: ReleaseRecord): boolean {
-  const labels = (r: ReleaseRecord) => JSON.stringify(Object.entries(r.labels).sort(([x], [y]) => x.localeCompare(y)));
-  return (
-    a.targetCondition === b.targetCondition &&
-    labels(a) === labels(b) &&
-    a.lease?.holder === b.lease?.holder &&
-    a.lease?.renewed === b.lease?.renewed
-  );
 }
