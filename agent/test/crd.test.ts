@@ -62,6 +62,7 @@ describe("EdgeDeployment CRD", () => {
       warnings: true,
       lastDesiredStatus: true,
       readiness: true,
+      heartbeat: true,
     };
     const specKeys = Object.keys(specFields);
     const statusKeys = Object.keys(statusFields);

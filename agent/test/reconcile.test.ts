@@ -6,6 +6,7 @@ import { render } from "./fixtures/render.ts";
 import type { KubeObject } from "../src/kube/objects.ts";
 import { APPLIED_HASH, isSubset, needsApply, withAppliedHash } from "../src/reconcile/drift.ts";
 import { planPass } from "../src/reconcile/plan.ts";
+import { withHeartbeat } from "../src/status/heartbeat.ts";
 import { WorkQueue } from "../src/reconcile/queue.ts";
 import { nextConditions } from "../src/status/conditions.ts";
 import { edgeDeploymentStatus } from "../src/status/deploymentStatus.ts";
@@ -349,5 +350,23 @@ describe("EdgeDeployment status", () => {
     assert.equal(status.conditions?.find((c) => c.type === "Degraded")?.reason, "InvalidManifest");
     assert.equal(status.observedGeneration, 4);
     assert.equal(status.desiredVersion, 9);
+  });
+});
+
+describe("status heartbeat (local stacks)", () => {
+  const status = { observedGeneration: 1 };
+  const now = new Date("2026-11-30T10:00:10.000Z");
+  it("keeps the previous heartbeat while younger than half the interval, so a quiet pass writes nothing", () => {
+    assert.deepEqual(withHeartbeat(status, "2026-11-30T10:00:08.000Z", now, 5000), {
+      ...status,
+      heartbeat: "2026-11-30T10:00:08.000Z",
+    });
+  });
+  it("moves it to now once half the interval has passed, or when there was none", () => {
+    assert.equal(withHeartbeat(status, "2026-11-30T10:00:07.000Z", now, 5000).heartbeat, now.toISOString());
+    assert.equal(withHeartbeat(status, undefined, now, 5000).heartbeat, now.toISOString());
+  });
+  it("adds none without an interval (hub mode reports its heartbeat to IoT Hub)", () => {
+    assert.deepEqual(withHeartbeat(status, undefined, now, undefined), status);
   });
 });

@@ -265,6 +265,27 @@ describe("rollout driver over a simulated fleet", () => {
     assert.ok(Date.parse(resumedAt) - Date.parse(bakingSince ?? "") >= 60_000);
   });
 
+  it("the plan's lease decides how long a killed driver keeps the next one out", async () => {
+    const clock = new FakeClock();
+    const store = fleet(clock);
+    clock.killAfterSleeps = 4;
+    const withLease = { ...plan(), leaseMs: 10_000 };
+    const fromPlan = (o: DriverOptions): DriverOptions => {
+      const copy: { -readonly [K in keyof DriverOptions]: DriverOptions[K] } = { ...o };
+      delete copy.leaseMs;
+      return copy;
+    };
+    await assert.rejects(driveRollout(fromPlan(options(store, clock, { plan: withLease }).o)), Killed);
+    clock.killAfterSleeps = undefined;
+    const renewed = Date.parse(store.releases.get(CANDIDATE)?.lease?.renewed ?? "");
+    clock.t = renewed + 9_000;
+    const early = fromPlan(options(store, clock, { holder: "driver-b", plan: withLease }).o);
+    assert.equal((await driveRollout(early)).exit, EXIT.preflight);
+    clock.t = renewed + 10_001;
+    const next = fromPlan(options(store, clock, { holder: "driver-b", plan: withLease }).o);
+    assert.equal((await driveRollout(next)).exit, EXIT.done);
+  });
+
   it("two drivers at once: the write of the one that read first loses (412), it exits 6 and leaves the rollout alone", async () => {
     const clock = new FakeClock();
     const store = fleet(clock);
@@ -272,7 +293,8 @@ describe("rollout driver over a simulated fleet", () => {
     store.beforeWrite = (id) => {
       if (!raced && label(store, CANDIDATE) === "Verifying") {
         raced = true;
-        store.touch(id); // the other driver wrote between this driver's read and write
+        // the other driver wrote (its lease) between this driver's read and write
+        store.touch(id, { holder: "driver-b", renewed: clock.now().toISOString() });
       }
     };
     const { o, events } = options(store, clock);
@@ -280,6 +302,20 @@ describe("rollout driver over a simulated fleet", () => {
     assert.equal(result.exit, EXIT.preflight);
     assert.match(errorOf(events), /another driver changed/);
     assert.equal(label(store, CANDIDATE), "Verifying", "nothing written after the lost race");
+  });
+
+  it("a write that lost only to a status or metrics update (no rollout field changed) is retried, not a lost race", async () => {
+    const clock = new FakeClock();
+    const store = fleet(clock);
+    let writes = 0;
+    store.beforeWrite = (id) => {
+      // The release engine records its status between the read and the first write of four steps.
+      if (writes++ % 2 === 0 && writes < 8) store.touch(id);
+    };
+    const { o, events } = options(store, clock);
+    const result = await driveRollout(o);
+    assert.equal(result.exit, EXIT.done, errorOf(events));
+    assert.equal(label(store, CANDIDATE), "Stable");
   });
 
   it("--undo goes back to the superseded release, verified, and makes it stable again", async () => {

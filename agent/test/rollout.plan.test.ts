@@ -77,6 +77,23 @@ describe("rollout plan", () => {
     assert.equal(lines.length, expectations.length, lines.join("\n"));
   });
 
+  it("takes a lease of at least two polls; without one the driver uses its default", () => {
+    const rings = [{ name: "all", percent: 100 }];
+    const local = { hub: false };
+    const parsed = parseRolloutPlan({ rings, pollInterval: "250ms", lease: "3s" }, "edgek8s:rollout", local);
+    assert.ok(parsed.ok);
+    assert.equal(parsed.plan.leaseMs, 3000);
+    const none = parseRolloutPlan({ rings }, "edgek8s:rollout", local);
+    assert.ok(none.ok);
+    assert.equal(none.plan.leaseMs, undefined);
+    const short = parseRolloutPlan({ rings, pollInterval: "1s", lease: "1500ms" }, "edgek8s:rollout", local);
+    assert.ok(!short.ok);
+    assert.match(
+      short.problems.map((p) => `${p.path}: ${p.message}`).join("\n"),
+      /^edgek8s:rollout\.lease: must be at least two polls/,
+    );
+  });
+
   it("parses durations", () => {
     assert.equal(parseDuration("90s"), 90_000);
     assert.equal(parseDuration("1h30m"), 5_400_000);

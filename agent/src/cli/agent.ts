@@ -36,7 +36,8 @@ Options:
                            (edgek8s-device-credentials), follow that device's $edgeAgent twin in
                            IoT Hub, provision its module identities and report status back
   --hub-transport T        mqtt (default, port 8883) or mqtt-ws (WebSockets, port 443)
-  --heartbeat SECONDS      heartbeat in the reported properties (default 300)
+  --heartbeat SECONDS      heartbeat in the reported properties, or (local stacks) in each
+                           EdgeDeployment status (default 300)
   --twin-refresh SECONDS   fetch the whole $edgeAgent twin this often even unprompted (default 3600)
   --release-engine         local stacks (with --all-namespaces, not with --hub-bridge): do IoT Hub's
                            deployment job in the cluster — evaluate each EdgeRelease's target
@@ -162,6 +163,8 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
       defaults,
       instance: identity,
       localReleases: releaseEngine,
+      // Local stacks have no IoT Hub to report a heartbeat to: it goes into the EdgeDeployment status.
+      ...(values["hub-bridge"] ? {} : { heartbeatMs }),
     },
     log,
     metrics,

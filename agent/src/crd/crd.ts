@@ -145,6 +145,11 @@ export function edgeDeploymentCrd() {
                       properties: { code: integer, description: string },
                     },
                     readiness,
+                    heartbeat: {
+                      ...dateTime,
+                      description:
+                        "local stacks: when the device's agent last reported (the rollout counts a device whose heartbeat is stale as unreachable)",
+                    },
                   },
                 },
               },

@@ -68,4 +68,9 @@ export interface EdgeDeploymentStatus {
   readonly warnings?: readonly { path: string; message: string }[];
   readonly lastDesiredStatus?: { code: number; description: string };
   readonly readiness?: Readiness;
+  /**
+   * Local stacks (no IoT Hub, so no reported `heartbeat`): when the device's agent last wrote its
+   * status, refreshed at least every heartbeat interval; the rollout counts a stale one unreachable.
+   */
+  readonly heartbeat?: string;
 }

@@ -85,7 +85,8 @@ export class Controller {
     await this.cache.waitForSync();
     for (const key of this.cache.edgeDeploymentKeys()) this.queue.add(key);
     this.workers = Array.from({ length: this.options.workers ?? 4 }, () => this.work());
-    const resync = this.options.resyncMs ?? 5 * 60_000;
+    // A heartbeat (local stacks) is refreshed by the resync: at least once per heartbeat interval.
+    const resync = Math.min(this.options.resyncMs ?? 5 * 60_000, this.options.heartbeatMs ?? Infinity);
     this.resyncTimer = setInterval(() => {
       for (const key of this.cache.edgeDeploymentKeys()) this.queue.add(key);
     }, resync);

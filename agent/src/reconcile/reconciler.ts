@@ -5,6 +5,7 @@ import { type Plan, planPass } from "./plan.ts";
 import { readPodWarnings } from "./podWarnings.ts";
 import { objectsToProve, preflight, refusalIssues } from "./preflight.ts";
 import { API_VERSION, KIND, type EdgeDeploymentSpec, type EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
+import { withHeartbeat } from "../status/heartbeat.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { resourceFor } from "../kube/resources.ts";
@@ -65,6 +66,11 @@ export interface ReconcilerOptions {
    * `$edgeHub` document is required. Otherwise a desired version means hub mode.
    */
   readonly localReleases?: boolean;
+  /**
+   * Local stacks: keep `status.heartbeat` at most this old (ms), so the rollout can tell a device whose
+   * agent stopped from one still starting (hub mode reports its heartbeat to IoT Hub instead).
+   */
+  readonly heartbeatMs?: number;
   /** Prove each pass with the API server's dry run before writing (default true; off only to measure its cost). */
   readonly preflight?: boolean;
 }
@@ -277,13 +283,15 @@ export class Reconciler {
 
   /** Writes status only when it differs from what the object has; returns whether it wrote. */
   private async writeStatus(owner: EdgeDeploymentObject, outcome: Outcome): Promise<boolean> {
-    const status = edgeDeploymentStatus({
+    const now = this.now();
+    const computed = edgeDeploymentStatus({
       generation: owner.metadata?.generation ?? 0,
       desiredVersion: owner.spec?.desiredVersion,
       previous: owner.status,
-      now: this.now().toISOString(),
+      now: now.toISOString(),
       outcome,
     });
+    const status = withHeartbeat(computed, owner.status?.heartbeat, now, this.options.heartbeatMs);
     if (owner.status && contentHash(owner.status) === contentHash(status)) return false;
     await this.client.apply(
       {

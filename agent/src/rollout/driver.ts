@@ -2,7 +2,7 @@ import type { RingTally } from "./classify.ts";
 import { LabelError, type ReleaseState, heldByOther, statusFromLabels } from "./labels.ts";
 import type { RingRow, RolloutEvent } from "./output.ts";
 import { type RolloutPlan, ringConditions } from "./plan.ts";
-import { type ReleaseRecord, stateOf, trackReleases } from "./releases.ts";
+import { type ReleaseRecord, sameRolloutFields, stateOf, trackReleases } from "./releases.ts";
 import {
   type Command,
   EXIT,
@@ -119,7 +119,7 @@ class Run {
   }
 
   private get leaseMs(): number {
-    return this.o.leaseMs ?? Math.max(4 * this.o.plan.pollIntervalMs, 120_000);
+    return this.o.leaseMs ?? this.o.plan.leaseMs ?? Math.max(4 * this.o.plan.pollIntervalMs, 120_000);
   }
 
   async go(): Promise<DriverResult> {
@@ -253,8 +253,23 @@ class Run {
     return target === TARGETS_NOTHING ? (this.o.stagedTarget ?? TARGETS_NOTHING) : target;
   }
 
+  /**
+   * One guarded write. A lost race whose winner changed none of the rollout's fields (the release
+   * engine recorded its status, which moves the resourceVersion; IoT Hub or Pulumi updated metrics)
+   * is not another driver: the write is retried on the fresh read, at most twice.
+   */
   private async write(record: ReleaseRecord, change: RolloutWrite): Promise<ReleaseRecord> {
-    return this.o.store.write(record, change);
+    let current = record;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.o.store.write(current, change);
+      } catch (error) {
+        if (!(error instanceof LostRace) || attempt >= 2) throw error;
+        const fresh = await this.o.store.read(record.id);
+        if (!fresh || !sameRolloutFields(fresh, current)) throw error;
+        current = fresh;
+      }
+    }
   }
 
   /** Marks another release (the old stable) with a state, read fresh so its version is current. */

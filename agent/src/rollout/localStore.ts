@@ -78,7 +78,7 @@ function appliedDevices(object: ReleaseObject | undefined): Set<string> {
   return observed >= since ? new Set(object.status?.applied ?? []) : new Set();
 }
 
-function reportOf(device: Device, applied: ReadonlySet<string>, judged: string, now: Date): DeviceReport {
+function reportOf(device: Device, applied: ReadonlySet<string>, judged: string): DeviceReport {
   const { spec, status } = device.object;
   const readiness = status?.readiness;
   return {
@@ -91,8 +91,9 @@ function reportOf(device: Device, applied: ReadonlySet<string>, judged: string, 
     readyVersion: readiness?.readyVersion,
     ready: readiness?.ready,
     readySince: readiness?.readySince,
-    // The agent runs in the cluster beside the API server: a local device is never unreachable.
-    heartbeat: now.toISOString(),
+    // The device's agent refreshes it in the status (its heartbeat interval); an agent that stopped
+    // leaves it to go stale, and the device counts as unreachable.
+    heartbeat: status?.heartbeat,
   };
 }
 
@@ -202,7 +203,7 @@ export class LocalStore implements ReleaseStore {
       now: request.now,
       expected: ring.length,
       applied: ring.filter((d) => candidateApplied.has(d.deviceId)).length,
-      reports: request.reports ? ring.map((d) => reportOf(d, judgedApplied, request.judged, request.now)) : [],
+      reports: request.reports ? ring.map((d) => reportOf(d, judgedApplied, request.judged)) : [],
     };
   }
 

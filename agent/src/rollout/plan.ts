@@ -32,6 +32,11 @@ export interface RolloutPlan {
   readonly gates: Gates;
   readonly onFailure: "rollback" | "halt";
   readonly pollIntervalMs: number;
+  /**
+   * How long a driver's lease keeps other drivers out when it stopped without releasing it (killed,
+   * its CI job cancelled); default 4 polls, at least 2 minutes.
+   */
+  readonly leaseMs?: number;
 }
 
 export interface PlanProblem {
@@ -200,7 +205,7 @@ export function parseRolloutPlan(
   const r = new Reader();
   const top = r.object(raw, path);
   if (!top) return { ok: false, problems: r.problems };
-  r.unknownKeys(top, ["rings", "gates", "onFailure", "pollInterval"], path);
+  r.unknownKeys(top, ["rings", "gates", "onFailure", "pollInterval", "lease"], path);
   const rawRings = top["rings"];
   const rings: Ring[] = [];
   if (!Array.isArray(rawRings) || rawRings.length === 0)
@@ -234,7 +239,10 @@ export function parseRolloutPlan(
     gates: readGates(r, top["gates"], `${path}.gates`, target),
     onFailure: r.oneOf(top["onFailure"], `${path}.onFailure`, ["rollback", "halt"], "rollback"),
     pollIntervalMs: r.duration(top["pollInterval"], `${path}.pollInterval`, DEFAULT_PLAN.pollIntervalMs),
+    ...(top["lease"] !== undefined ? { leaseMs: r.duration(top["lease"], `${path}.lease`, 0) } : {}),
   };
+  if (plan.leaseMs !== undefined && plan.leaseMs < 2 * plan.pollIntervalMs)
+    r.problem(`${path}.lease`, "must be at least two polls (pollInterval): the driver renews it once half has passed");
   if (target.hub && plan.pollIntervalMs < 5000)
     r.problem(`${path}.pollInterval`, "must be at least 5s (IoT Hub's query throttle)");
   if (plan.pollIntervalMs < 100) r.problem(`${path}.pollInterval`, "must be at least 100ms");

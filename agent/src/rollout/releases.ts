@@ -51,3 +51,14 @@ export function trackReleases(records: readonly ReleaseRecord[], track: string, 
   const previous = stable && mine.find((r) => r.priority < stable.priority && stateOf(r) === "Superseded");
   return { stable, candidate, previous, staleStable: stables.slice(1) };
 }
+
+/** Whether two reads of a release agree on everything a driver writes: target, labels, lease. */
+export function sameRolloutFields(a: ReleaseRecord, b: ReleaseRecord): boolean {
+  const labels = (r: ReleaseRecord) => JSON.stringify(Object.entries(r.labels).sort(([x], [y]) => x.localeCompare(y)));
+  return (
+    a.targetCondition === b.targetCondition &&
+    labels(a) === labels(b) &&
+    a.lease?.holder === b.lease?.holder &&
+    a.lease?.renewed === b.lease?.renewed
+  );
+}

@@ -140,6 +140,7 @@ describe("rollout store of a local stack on a real API server (EdgeRelease CRD)"
             modulesTotal: 2,
             readySince: "2026-11-30T10:00:30.000Z",
           },
+          heartbeat: "2026-11-30T10:01:45.000Z",
         },
       },
       "edgek8s-agent",
@@ -184,7 +185,8 @@ describe("rollout store of a local stack on a real API server (EdgeRelease CRD)"
       readyVersion: 4,
       ready: true,
       readySince: "2026-11-30T10:00:30.000Z",
-      heartbeat: "2026-11-30T10:02:00.000Z",
+      // The agent's own heartbeat from the status, never the driver's clock.
+      heartbeat: "2026-11-30T10:01:45.000Z",
     });
     assert.equal(await store.count(TARGET), 1);
     const problems = await store.preflight(['tags.site = "west"', TARGET]);

@@ -6,7 +6,7 @@
 import { parseCondition } from "../../src/releases/condition.ts";
 import { matches } from "../../src/releases/evaluate.ts";
 import type { DeviceReport } from "../../src/rollout/classify.ts";
-import { labelsWithStatus } from "../../src/rollout/labels.ts";
+import { type Lease, labelsWithStatus } from "../../src/rollout/labels.ts";
 import type { ReleaseRecord } from "../../src/rollout/releases.ts";
 import type { Observation } from "../../src/rollout/stateMachine.ts";
 import {
@@ -94,10 +94,15 @@ export class FleetStore implements ReleaseStore {
     this.evaluate();
   }
 
-  /** Another writer changes a release (a person in the portal, a second driver). */
-  touch(id: string): void {
+  /**
+   * Another writer changes a release: with a lease, a second driver; without, one that changes none of
+   * the rollout's fields (the release engine's status, IoT Hub's metrics) but moves the version.
+   */
+  touch(id: string, lease?: Lease): void {
     const r = this.releases.get(id);
-    if (r) r.version = String(++this.versionCounter);
+    if (!r) return;
+    r.version = String(++this.versionCounter);
+    if (lease) r.lease = lease;
   }
 
   list(): Promise<ReleaseRecord[]> {
