@@ -11,11 +11,17 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
+import { type JsonValue, contentHash12 } from "@edgek8s/agent";
 import { clusterDown, clusterUp, kubeconfigOf } from "../../../scripts/cluster/localCluster.ts";
 import { toolPath } from "../../../scripts/cluster/tools.ts";
 import { STACK, configFile, ensureStack, pulumiEnv } from "../../../scripts/local/pulumi.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const idOf = (track: string, path: string) =>
+  `ek8s-${track}-${contentHash12((JSON.parse(readFileSync(join(ROOT, path), "utf8")) as { modulesContent: JsonValue }).modulesContent)}`;
+const GATEWAY = idOf("gateway", "deployments/factory-gateway.json");
+const SENSOR = idOf("sensor", "deployments/quickstart.json");
+const VISION = idOf("vision", "deployments/vision-layer.json");
 const run = promisify(execFile);
 
 describe("npm run local: the local stack for real", { timeout: 600_000 }, () => {
@@ -43,6 +49,75 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
       .split("\n")
       .filter((l) => l.trim() !== "")
       .sort();
+  }
+
+  type Release = {
+    metadata: { name: string; generation: number };
+    spec: { track: string; targetCondition: string; priority: number; labels: Record<string, string> };
+    status?: { applied?: string[]; observedGeneration?: number };
+  };
+  const releases = () => (JSON.parse(kubectl("get", "edgereleases", "-o", "json")) as { items: Release[] }).items;
+  const release = (name: string) => {
+    const found = releases().find((r) => r.metadata.name === name);
+    if (!found)
+      assert.fail(
+        `no EdgeRelease ${name}; have ${releases()
+          .map((r) => r.metadata.name)
+          .join(", ")}`,
+      );
+    return found;
+  };
+  const applied = () =>
+    Object.fromEntries(releases().map((r) => [`${r.spec.track} ${r.metadata.name}`, r.status?.applied ?? []]));
+  const edgeDeployment = (device: string) =>
+    JSON.parse(
+      kubectl(
+        "get",
+        "edgedeployment",
+        device,
+        "-n",
+        `msiot-local-hub-${device}`,
+        "-o",
+        "json",
+        "--show-managed-fields",
+      ),
+    ) as {
+      metadata: { managedFields: { manager: string }[] };
+      spec: { desiredVersion?: number; edgeAgent: Record<string, Record<string, unknown> | undefined> };
+    };
+  const newGateway = () =>
+    releases().find((r) => r.spec.track === "gateway" && r.metadata.name !== GATEWAY)?.metadata.name ?? "none";
+  const changedManifest = join(state, "factory-gateway.v2.json");
+
+  /** The example's tracks with some keys changed. */
+  function tracksWith(changes: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+    const doc = parse(readFileSync(join(ROOT, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const tracks = structuredClone(doc.config["edgek8s:tracks"]) as Record<string, Record<string, unknown>>;
+    for (const [name, change] of Object.entries(changes)) tracks[name] = { ...tracks[name], ...change };
+    return tracks;
+  }
+
+  /** `pulumi up` of the example with other tracks; the agent the first `up` started keeps running. */
+  async function pulumiUp(tracks: Record<string, unknown>): Promise<void> {
+    const derived = parse(readFileSync(configFile(state, clusterDir), "utf8")) as Record<string, unknown> & {
+      config: Record<string, unknown>;
+    };
+    derived.config["edgek8s:tracks"] = tracks;
+    const file = join(state, "Pulumi.tracks.yaml");
+    writeFileSync(file, stringify(derived));
+    await run(
+      toolPath("pulumi"),
+      ["up", "--stack", STACK, "--non-interactive", "--yes", "--skip-preview", "--config-file", file],
+      { cwd: ROOT, env: pulumiEnv(state), maxBuffer: 64 << 20 },
+    );
+  }
+
+  async function waitFor(condition: () => boolean, seconds = 30): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (!condition()) {
+      if (Date.now() > deadline) assert.fail("timed out waiting for the release engine");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   let found: string[] = [];
@@ -111,8 +186,25 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
       "modbusadapter stopped",
       "opcpublisher running",
       "simulatedtemperaturesensor running",
+      "visionanalytics running",
     ]);
     assert.match(stdout, /2\/2 devices ready/);
+  });
+
+  it("applies each track's release to the devices its target selects: `kubectl get edgereleases` lists them", () => {
+    assert.deepEqual(applied(), {
+      [`gateway ${GATEWAY}`]: ["line3-gw"],
+      [`sensor ${SENSOR}`]: ["edge-device-1"],
+      [`vision ${VISION}`]: ["line3-gw"],
+    });
+    const table = kubectl("get", "edgereleases");
+    assert.match(table, /APPLIED ON/);
+    assert.match(table, new RegExp(`${GATEWAY}\\s+gateway\\s+1\\s.*\\bline3-gw\\b`));
+    // The base and the layer merged into the device's deployment, by the engine, not by Pulumi.
+    const gw = edgeDeployment("line3-gw");
+    assert.ok(gw.spec.edgeAgent["modules"]?.["visionAnalytics"], "the layer's module");
+    assert.ok(gw.spec.edgeAgent["modules"]?.["opcPublisher"], "the base's module");
+    assert.ok(gw.metadata.managedFields.some((f) => f.manager === "edgek8s-release-engine"));
   });
 
   it("made the CRD, the agent's Helm release, and per device a namespace with Pod Security, policies and the EdgeDeployment", () => {
@@ -153,8 +245,58 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
 
   it("a second `up` changes nothing", async () => {
     const { stdout } = await local("up");
-    assert.match(stdout, /21 unchanged/);
+    assert.match(stdout, /\d+ unchanged/);
     assert.doesNotMatch(stdout, /\d+ (created|updated|deleted|replaced)\b/);
+  });
+
+  it("a changed manifest makes a new release that targets nothing; every device stays on the old one", async () => {
+    const before = edgeDeployment("line3-gw").spec.desiredVersion;
+    const manifest = JSON.parse(readFileSync(join(ROOT, "deployments/factory-gateway.json"), "utf8")) as {
+      modulesContent: { $edgeAgent: { "properties.desired": { modules: Record<string, { env?: unknown }> } } };
+    };
+    manifest.modulesContent.$edgeAgent["properties.desired"].modules["lineAnalytics"]!.env = {
+      WINDOW: { value: "30s" },
+    };
+    writeFileSync(changedManifest, JSON.stringify(manifest));
+    await pulumiUp(tracksWith({ gateway: { manifest: changedManifest } }));
+    const next = release(newGateway());
+    assert.equal(next.spec.targetCondition, "");
+    assert.equal(next.spec.priority, 2);
+    await waitFor(() => release(newGateway()).status?.observedGeneration === release(newGateway()).metadata.generation);
+    assert.deepEqual(release(newGateway()).status?.applied ?? [], []);
+    assert.deepEqual(release(GATEWAY).status?.applied, ["line3-gw"]);
+    assert.equal(edgeDeployment("line3-gw").spec.desiredVersion, before, "no device moved");
+  });
+
+  it("what the rollout wrote survives `up`, also when `up` updates that release; the stable's target follows the config", async () => {
+    // The rollout driver's write (agent/src/rollout/localStore.ts): its field manager, its fields only.
+    const write = {
+      apiVersion: "edgek8s.io/v1",
+      kind: "EdgeRelease",
+      metadata: { name: newGateway() },
+      spec: {
+        targetCondition: "deviceId='line3-gw'",
+        labels: { "edgek8s.state": "Applying", "edgek8s.ring": "canary" },
+      },
+    };
+    const file = join(state, "rollout-write.json");
+    writeFileSync(file, JSON.stringify(write));
+    kubectl("apply", "--server-side", "--field-manager=edgek8s-rollout", "--force-conflicts", "-f", file);
+    // A new base track named before the others moves every gateway release's priority band, so `up`
+    // writes the candidate too; and the track's target changes.
+    const tracks = tracksWith({
+      gateway: { manifest: changedManifest, target: "tags.class='gateway' AND tags.site='plant-west'" },
+    });
+    tracks["aaa"] = { manifest: "deployments/quickstart.json", target: "tags.class='none'" };
+    await pulumiUp(tracks);
+    const candidate = release(newGateway());
+    assert.equal(candidate.spec.targetCondition, "deviceId='line3-gw'");
+    assert.equal(candidate.spec.labels["edgek8s.state"], "Applying");
+    assert.equal(candidate.spec.labels["edgek8s.ring"], "canary");
+    assert.equal(candidate.spec.priority, 100_002, "Pulumi did update it");
+    const stable = release(GATEWAY);
+    assert.equal(stable.spec.targetCondition, "tags.class='gateway' AND tags.site='plant-west'");
+    assert.equal(stable.spec.priority, 100_001);
   });
 
   it("refuses a device whose namespace someone else made, at preview and at up, and leaves that namespace alone", async () => {
@@ -201,6 +343,12 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
     assert.equal(kubectl("get", "secrets", "-A", "-l", "owner=helm", "-o", "name").trim(), "");
     assert.doesNotMatch(kubectl("get", "namespaces", "-o", "name"), /msiot-|edgek8s-system/);
     assert.doesNotMatch(kubectl("get", "crd,validatingadmissionpolicies", "-o", "name"), /edgek8s/);
+    assert.match(
+      spawnSync(toolPath("kubectl"), ["--kubeconfig", kubeconfigOf(clusterDir), "get", "edgereleases"], {
+        encoding: "utf8",
+      }).stderr,
+      /the server doesn't have a resource type "edgereleases"/,
+    );
     const log = readFileSync(join(state, "agent", "agent.log"), "utf8");
     assert.doesNotMatch(log, /SharedAccessKey=|BEGIN .*PRIVATE KEY/);
   });
