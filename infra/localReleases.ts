@@ -24,9 +24,11 @@ import {
  *   ignoreChanges handling splits paths on "."), so declaring it once would have `up` write it back.
  *   A release without the label is read as IoT Hub's labels are (agent `releaseState`): Stable when it
  *   targets devices, Staged when it targets nothing;
- * - the target condition is declared at creation (the track's target for release #1, "" after) and
- *   then left to whoever wrote it last (`ignoreChanges`), except on the Stable release when the
- *   track's target changed: that one is Pulumi's to move.
+ * - the target condition is declared at creation (the track's target for release #1, "" after); later
+ *   as the cluster holds it when the program starts, and left to whoever wrote it last
+ *   (`ignoreChanges`, so neither a preview after a rollout step nor a write racing `up` shows up as
+ *   Pulumi's change), except on the Stable release when the track's target changed: that one is
+ *   Pulumi's to move.
  */
 export interface LiveEdgeRelease {
   readonly name: string;

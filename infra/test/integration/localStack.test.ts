@@ -99,17 +99,20 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
 
   /** `pulumi up` of the example with other tracks; the agent the first `up` started keeps running. */
   async function pulumiUp(tracks: Record<string, unknown>): Promise<void> {
+    await pulumiCommand("up", tracks);
+  }
+
+  async function pulumiCommand(command: "up" | "preview", tracks: Record<string, unknown>): Promise<string> {
     const derived = parse(readFileSync(configFile(state, clusterDir), "utf8")) as Record<string, unknown> & {
       config: Record<string, unknown>;
     };
     derived.config["edgek8s:tracks"] = tracks;
     const file = join(state, "Pulumi.tracks.yaml");
     writeFileSync(file, stringify(derived));
-    await run(
-      toolPath("pulumi"),
-      ["up", "--stack", STACK, "--non-interactive", "--yes", "--skip-preview", "--config-file", file],
-      { cwd: ROOT, env: pulumiEnv(state), maxBuffer: 64 << 20 },
-    );
+    const args = [command, "--stack", STACK, "--non-interactive", "--config-file", file];
+    if (command === "up") args.push("--yes", "--skip-preview");
+    const { stdout } = await run(toolPath("pulumi"), args, { cwd: ROOT, env: pulumiEnv(state), maxBuffer: 64 << 20 });
+    return stdout;
   }
 
   async function waitFor(condition: () => boolean, seconds = 30): Promise<void> {
@@ -171,6 +174,17 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
     assert.deepEqual(snapshot(), found);
   });
 
+  it("previews the stack with tracks on a fresh cluster (no EdgeRelease CRD yet), changing nothing", async () => {
+    ensureStack(state);
+    const { stdout } = await run(
+      toolPath("pulumi"),
+      ["preview", "--stack", STACK, "--non-interactive", "--config-file", configFile(state, clusterDir)],
+      { cwd: ROOT, env: pulumiEnv(state), maxBuffer: 64 << 20 },
+    );
+    assert.match(stdout, new RegExp(`\\+\\s+kubernetes:edgek8s.io/v1:EdgeRelease\\s+local-${GATEWAY}\\s+create`));
+    assert.deepEqual(snapshot(), found);
+  });
+
   it("brings the stack up and prints every device's modules running (modbusAdapter is stopped by its manifest)", async () => {
     const { stdout } = await local("up", "--timeout", "240");
     const table = stdout.slice(stdout.indexOf("DEVICE"));
@@ -205,6 +219,45 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
     assert.ok(gw.spec.edgeAgent["modules"]?.["visionAnalytics"], "the layer's module");
     assert.ok(gw.spec.edgeAgent["modules"]?.["opcPublisher"], "the base's module");
     assert.ok(gw.metadata.managedFields.some((f) => f.manager === "edgek8s-release-engine"));
+  });
+
+  it("gives the agent the release engine's rights and no more (its ServiceAccount, as the API server judges it)", () => {
+    const can = (verb: string, resource: string) =>
+      spawnSync(
+        toolPath("kubectl"),
+        [
+          ...["--kubeconfig", kubeconfigOf(clusterDir), "auth", "can-i", verb, resource],
+          "--as=system:serviceaccount:edgek8s-system:edgek8s-agent",
+        ],
+        { encoding: "utf8" },
+      ).stdout.trim();
+    const rights = Object.fromEntries(
+      [
+        ["list", "edgereleases.edgek8s.io"],
+        ["watch", "edgereleases.edgek8s.io"],
+        ["patch", "edgereleases.edgek8s.io/status"],
+        ["patch", "edgedeployments.edgek8s.io"],
+        ["list", "namespaces"],
+        ["patch", "edgereleases.edgek8s.io"],
+        ["create", "edgereleases.edgek8s.io"],
+        ["delete", "edgereleases.edgek8s.io"],
+        ["create", "edgedeployments.edgek8s.io"],
+        ["patch", "namespaces"],
+      ].map(([verb, resource]) => [`${verb!} ${resource!}`, can(verb!, resource!)]),
+    );
+    assert.deepEqual(rights, {
+      "list edgereleases.edgek8s.io": "yes",
+      "watch edgereleases.edgek8s.io": "yes",
+      "patch edgereleases.edgek8s.io/status": "yes",
+      "patch edgedeployments.edgek8s.io": "yes",
+      "list namespaces": "yes",
+      // The release's content, target and labels are Pulumi's and the rollout's, never the agent's.
+      "patch edgereleases.edgek8s.io": "no",
+      "create edgereleases.edgek8s.io": "no",
+      "delete edgereleases.edgek8s.io": "no",
+      "create edgedeployments.edgek8s.io": "no",
+      "patch namespaces": "no",
+    });
   });
 
   it("made the CRD, the agent's Helm release, and per device a namespace with Pod Security, policies and the EdgeDeployment", () => {
@@ -282,6 +335,10 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
     const file = join(state, "rollout-write.json");
     writeFileSync(file, JSON.stringify(write));
     kubectl("apply", "--server-side", "--field-manager=edgek8s-rollout", "--force-conflicts", "-f", file);
+    // The next preview has nothing to do: the rollout's fields are not Pulumi's to undo.
+    const preview = await pulumiCommand("preview", tracksWith({ gateway: { manifest: changedManifest } }));
+    assert.doesNotMatch(preview, /EdgeRelease\s+\S+\s+update/);
+    assert.match(preview, /\d+ unchanged/);
     // A new base track named before the others moves every gateway release's priority band, so `up`
     // writes the candidate too; and the track's target changes.
     const tracks = tracksWith({
