@@ -226,7 +226,9 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
       spawnSync(
         toolPath("kubectl"),
         [
-          ...["--kubeconfig", kubeconfigOf(clusterDir), "auth", "can-i", verb, resource],
+          ...["--kubeconfig", kubeconfigOf(clusterDir), "auth", "can-i", verb],
+          // `edgereleases.edgek8s.io/status` → the status subresource.
+          ...resource.split("/").map((part, i) => (i === 0 ? part : `--subresource=${part}`)),
           "--as=system:serviceaccount:edgek8s-system:edgek8s-agent",
         ],
         { encoding: "utf8" },
