@@ -358,6 +358,53 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
     assert.equal(stable.spec.priority, 100_001);
   });
 
+  it("refuses an EdgeRelease someone else made with a release's name, at preview, and leaves it alone", async () => {
+    const name = idOf("extra", "deployments/quickstart.json");
+    const foreign = {
+      apiVersion: "edgek8s.io/v1",
+      kind: "EdgeRelease",
+      metadata: { name, labels: { team: "someone-else" } },
+      spec: {
+        track: "extra",
+        layer: false,
+        priority: 7,
+        targetCondition: "",
+        modulesContent: { $edgeAgent: {} },
+        labels: { "edgek8s.stack": "other.stack", "edgek8s.track": "extra" },
+      },
+    };
+    const file = join(state, "foreign-release.json");
+    writeFileSync(file, JSON.stringify(foreign));
+    kubectl("create", "-f", file);
+    const derived = parse(readFileSync(configFile(state, clusterDir), "utf8")) as { config: Record<string, unknown> };
+    const config = structuredClone(derived.config);
+    config["edgek8s:tracks"] = {
+      ...tracksWith({}),
+      extra: { manifest: "deployments/quickstart.json", target: "tags.class='none'" },
+    };
+    const out = await failedPulumi(config, "preview");
+    assert.match(
+      out,
+      new RegExp(
+        `edgek8s:tracks\\.extra: EdgeRelease ${name} already exists in the cluster and is not this track's \\(labels edgek8s\\.stack=other\\.stack`,
+      ),
+    );
+    const after = release(name);
+    assert.equal(after.spec.priority, 7);
+    // Any writer claiming it for edgek8s is refused by the cluster's adoption guard.
+    const relabel = spawnSync(
+      toolPath("kubectl"),
+      [
+        ...["--kubeconfig", kubeconfigOf(clusterDir), "label", "edgerelease", name],
+        "app.kubernetes.io/managed-by=edgek8s-pulumi",
+      ],
+      { encoding: "utf8" },
+    );
+    assert.notEqual(relabel.status, 0);
+    assert.match(relabel.stderr, new RegExp(`EdgeRelease ${name} already exists and was not made by edgek8s`));
+    kubectl("delete", "edgerelease", name);
+  });
+
   it("refuses a device whose namespace someone else made, at preview and at up, and leaves that namespace alone", async () => {
     const foreign = "msiot-local-hub-intruder";
     kubectl("create", "namespace", foreign);
