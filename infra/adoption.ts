@@ -8,7 +8,7 @@ import type { ObjectSpec } from "./namespace.ts";
  *
  * The guard is the cluster's own: a ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1,
  * Kubernetes ≥ 1.30) that refuses any UPDATE which adds this label to a Namespace or
- * CustomResourceDefinition that did not already carry it. Creating an object with the label is
+ * CustomResourceDefinition (or EdgeRelease) that did not already carry it. Creating an object with the label is
  * allowed, so are updates of objects the program made; taking over someone else's is refused, for
  * the provider's upsert and for every other writer alike. The program creates the policy and its
  * binding before anything they guard.
@@ -42,6 +42,8 @@ export function adoptionPolicyObject(): ObjectSpec {
             operations: ["UPDATE"],
             resources: ["customresourcedefinitions"],
           },
+          // A local stack's releases: an EdgeRelease with this content's name that someone else made.
+          { apiGroups: ["edgek8s.io"], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["edgereleases"] },
         ],
       },
       matchConditions: [{ name: "claims-edgek8s-ownership", expression: carries("object") }],

@@ -1,7 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { deviceIdProblem, hostNameProblem } from "@edgek8s/agent/naming";
-import { deviceNamespace, parseRolloutPlan, trackNameProblem } from "@edgek8s/agent";
+import {
+  deviceNamespace,
+  deviceTags,
+  matches,
+  parseCondition,
+  parseRolloutPlan,
+  trackNameProblem,
+} from "@edgek8s/agent";
 import { tagProblems } from "./providers/deviceTags.ts";
 
 /**
@@ -139,6 +146,18 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   return [];
 }
 
+/** The tracks whose target selects a device by its stack tags (and rollout bucket), by name. */
+export function tracksTargeting(config: StackConfig, deviceId: string): string[] {
+  const device = config.devices[deviceId];
+  const twin = { deviceId, tags: deviceTags(deviceId, device?.tags ?? {}), capabilities: { iotEdge: true } };
+  return Object.entries(config.tracks)
+    .filter(([, track]) => {
+      const condition = parseCondition(track.target);
+      return condition.ok && matches(condition.expr, twin);
+    })
+    .map(([name]) => name);
+}
+
 /** Checks that span keys: devices name known clusters and valid ids, namespaces are distinct, local devices have manifests. */
 function crossCheck(config: StackConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -156,10 +175,15 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
       });
     }
     if (config.hub.mode === "none" && device.manifest === undefined) {
-      issues.push({
-        key: keyOf(["devices", id, "manifest"]),
-        message: "is required with hub mode none: local devices get their manifest from a file",
-      });
+      const targeting = tracksTargeting(config, id);
+      if (!targeting.some((t) => !config.tracks[t]?.layer))
+        issues.push({
+          key: keyOf(["devices", id, "manifest"]),
+          message:
+            targeting.length === 0
+              ? "is required with hub mode none: a local device gets its manifest from a file, or from a track whose target selects it"
+              : `is required: only layer track ${targeting.join(", ")} targets this device, and a layer needs a base track under it`,
+        });
     }
     if (device.tags && "edgek8s" in device.tags)
       issues.push({
@@ -183,6 +207,15 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
   for (const name of Object.keys(config.tracks)) {
     const problem = trackNameProblem(name);
     if (problem) issues.push({ key: keyOf(["tracks", name]), message: `track name ${problem}` });
+  }
+  if (config.hub.mode === "none" && Object.keys(config.tracks).length > 0) {
+    for (const [name, cluster] of Object.entries(config.clusters))
+      if (cluster.agent.mode !== "cluster")
+        issues.push({
+          key: keyOf(["clusters", name, "agent", "mode"]),
+          message:
+            "must be cluster in a local stack with tracks: the release engine that applies them runs in the cluster-wide agent",
+        });
   }
   const plan = parseRolloutPlan(config.rollout, keyOf(["rollout"]));
   if (!plan.ok) issues.push(...plan.problems.map((p) => ({ key: p.path, message: p.message })));

@@ -3,8 +3,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { readConfigValues } from "./config.ts";
-import { loadStackInputs } from "./inputs.ts";
-import { defineStack } from "./stack.ts";
+import { kubeconfigPath, loadStackInputs } from "./inputs.ts";
+import type { LiveEdgeRelease } from "./localReleases.ts";
+import { readLiveReleases } from "./liveReleases.ts";
+import { defineStack, hasLocalTracks } from "./stack.ts";
 import { useNativeStackTraces } from "./stackTraces.ts";
 
 useNativeStackTraces();
@@ -24,7 +26,22 @@ if (!loaded.ok) {
   );
 }
 for (const warning of loaded.inputs.warnings) void pulumi.log.warn(`${warning.key}: ${warning.message}`);
-const stack = defineStack(loaded.inputs);
+
+/** A local stack with tracks: each cluster's EdgeReleases now, which the releases are planned against. */
+const live = new Map<string, LiveEdgeRelease[]>();
+if (hasLocalTracks(loaded.inputs)) {
+  for (const [name, cluster] of Object.entries(loaded.inputs.config.clusters)) {
+    const kubeconfig = loaded.inputs.kubeconfigs[name] ?? "";
+    try {
+      live.set(name, await readLiveReleases(kubeconfig, kubeconfigPath(cluster, root, process.env), cluster.context));
+    } catch (error) {
+      throw new pulumi.RunError(
+        `edgek8s:clusters.${name}: cannot read the cluster's EdgeReleases, which the tracks' releases are planned against: ${(error as Error).message}`,
+      );
+    }
+  }
+}
+const stack = defineStack(loaded.inputs, live);
 
 export const hubHostName = stack.hubHostName;
 export const devices = stack.devices;

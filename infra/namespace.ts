@@ -1,4 +1,4 @@
-import { deviceNamespace, hubName, k8sName, publishedPortNames } from "@edgek8s/agent";
+import { canonicalJson, deviceNamespace, deviceTags, hubName, k8sName, publishedPortNames } from "@edgek8s/agent";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./adoption.ts";
 import { type StackConfig, hubHostName } from "./config.ts";
 
@@ -13,6 +13,14 @@ export interface ObjectSpec {
     annotations?: Record<string, string>;
   };
   readonly [field: string]: unknown;
+}
+
+/** Namespace annotation with a local device's twin tags as JSON (agent `TAGS_ANNOTATION`, releases/observed.ts). */
+export const TAGS_ANNOTATION = "edgek8s.io/tags";
+
+/** A local device's tags as its twin would hold them: the stack's tags and the rollout bucket. */
+export function localTags(config: StackConfig, deviceId: string): string {
+  return canonicalJson(deviceTags(deviceId, config.devices[deviceId]?.tags ?? {}));
 }
 
 /** The ports edgeHub serves to downstream devices: MQTT, AMQP and both over WebSockets (HTTPS). */
@@ -52,7 +60,12 @@ export function deviceNamespaceObjects(config: StackConfig, deviceId: string): O
           "pod-security.kubernetes.io/warn": "restricted",
           "pod-security.kubernetes.io/audit": "restricted",
         },
-        annotations: { "edgek8s.io/device-id": deviceId, "edgek8s.io/hub": hubHostName(config) },
+        annotations: {
+          "edgek8s.io/device-id": deviceId,
+          "edgek8s.io/hub": hubHostName(config),
+          // Local mode: the device's twin tags, where the release engine evaluates target conditions.
+          ...(config.hub.mode === "none" ? { [TAGS_ANNOTATION]: localTags(config, deviceId) } : {}),
+        },
       },
     },
     {

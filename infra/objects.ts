@@ -15,8 +15,16 @@ import { type ObjectSpec, deviceLabels } from "./namespace.ts";
 
 type AgentConfig = StackConfig["clusters"][string]["agent"];
 
-/** Local mode: the device's desired state, straight from its manifest file. */
-export function edgeDeploymentObject(config: StackConfig, deviceId: string, docs: DesiredDocuments): ObjectSpec {
+/**
+ * Local mode: the device's EdgeDeployment. With a manifest file, its desired state straight from it;
+ * without (a device in a track), only who it is: the release engine writes its desired state (as
+ * `edgek8s-release-engine`, fields Pulumi never declares).
+ */
+export function edgeDeploymentObject(
+  config: StackConfig,
+  deviceId: string,
+  docs: DesiredDocuments | undefined,
+): ObjectSpec {
   return {
     apiVersion: EDGE_DEPLOYMENT_API_VERSION,
     kind: EDGE_DEPLOYMENT_KIND,
@@ -25,7 +33,11 @@ export function edgeDeploymentObject(config: StackConfig, deviceId: string, docs
       namespace: deviceNamespace(hubHostName(config), deviceId),
       labels: deviceLabels(config, deviceId),
     },
-    spec: { deviceId, hubHostName: hubHostName(config), edgeAgent: docs.edgeAgent, edgeHub: docs.edgeHub },
+    spec: {
+      deviceId,
+      hubHostName: hubHostName(config),
+      ...(docs !== undefined ? { edgeAgent: docs.edgeAgent, edgeHub: docs.edgeHub } : {}),
+    },
   };
 }
 
@@ -76,10 +88,13 @@ export function agentReleaseValues(
   agent: AgentConfig,
   hubMode: StackConfig["hub"]["mode"],
   watchNamespace?: string,
+  releaseEngine = false,
 ): Record<string, unknown> {
   return {
     // The hub bridge (and its right to write EdgeDeployments) only where IoT Hub is the source.
     hubBridge: { enabled: hubMode === "azure" },
+    // IoT Hub's deployment engine in the cluster (and its rights), for a local stack with tracks.
+    ...(releaseEngine ? { releaseEngine: { enabled: true } } : {}),
     image: imageValues(agent.image),
     replicaCount: agent.replicas,
     leaderElection: { enabled: true },

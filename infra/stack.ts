@@ -3,8 +3,11 @@ import { trackIndexes } from "@edgek8s/agent";
 import { EdgeCluster } from "./components/cluster.ts";
 import { EdgeDevice } from "./components/device.ts";
 import { EdgeHub } from "./components/hub.ts";
+import { LocalTrack } from "./components/localTrack.ts";
 import type { StackInputs } from "./inputs.ts";
+import { type LiveEdgeRelease, type LocalTrackPlan, planLocalTrack } from "./localReleases.ts";
 import { EdgeTrack } from "./providers/edgeTrack.ts";
+import type { TrackSpec } from "./providers/edgeTrackPlan.ts";
 
 export interface DeviceSummary {
   readonly cluster: string;
@@ -16,7 +19,10 @@ export interface StackOutputs {
   readonly devices: Record<string, DeviceSummary>;
   /** Per device, its own connection string (secret); empty without Azure. */
   readonly deviceConnectionStrings: pulumi.Output<Record<string, string>>;
-  /** Per track on IoT Hub, its releases: the one holding the current content, the stable one, the candidate. */
+  /**
+   * Per track, its releases (on IoT Hub, or in a local stack's first cluster): the one holding the
+   * current content, the stable one, the candidate.
+   */
   readonly tracks: Record<string, TrackSummary>;
 }
 
@@ -65,15 +71,83 @@ function defineTracks(inputs: StackInputs, hub: EdgeHub, identities: pulumi.Reso
   return tracks;
 }
 
-/** Declares the whole stack: the hub, each cluster, each device, each track. Composition only. */
-export function defineStack(inputs: StackInputs): StackOutputs {
+/** Whether the stack is local and has tracks: EdgeReleases and the agent's release engine. */
+export function hasLocalTracks(inputs: Pick<StackInputs, "config">): boolean {
+  return inputs.config.hub.mode === "none" && Object.keys(inputs.config.tracks).length > 0;
+}
+
+/**
+ * Local mode: each track's releases as EdgeReleases in every cluster of the stack (each cluster's
+ * release engine is that cluster's IoT Hub), planned against the EdgeReleases the cluster holds now
+ * (`live`, per cluster name). Every problem is reported at once, naming the track's key.
+ */
+function defineLocalTracks(
+  inputs: StackInputs,
+  clusters: ReadonlyMap<string, EdgeCluster>,
+  live: ReadonlyMap<string, readonly LiveEdgeRelease[]>,
+): Record<string, TrackSummary> {
+  const { config } = inputs;
+  if (!hasLocalTracks(inputs)) return {};
+  const indexes = trackIndexes(Object.entries(config.tracks).map(([name, t]) => ({ name, layer: t.layer })));
+  const plans: { cluster: string; track: string; plan: LocalTrackPlan }[] = [];
+  const problems: string[] = [];
+  for (const cluster of clusters.keys()) {
+    for (const [name, track] of Object.entries(config.tracks)) {
+      const modulesContent = inputs.tracks.get(name);
+      if (modulesContent === undefined) throw new Error(`track "${name}": its manifest was not loaded`);
+      const spec: TrackSpec = {
+        stackId: inputs.stackId,
+        track: name,
+        layer: track.layer,
+        trackIndex: indexes.get(name) ?? 0,
+        target: track.target,
+        stagedTarget: "",
+        modulesContent,
+        metrics: track.metrics,
+        retain: track.retain,
+      };
+      const planned = planLocalTrack(spec, live.get(cluster) ?? []);
+      if (planned.ok) plans.push({ cluster, track: name, plan: planned.plan });
+      else problems.push(`edgek8s:tracks.${name}: ${planned.problem} (cluster ${cluster})`);
+    }
+  }
+  if (problems.length > 0)
+    throw new pulumi.RunError(`the tracks' releases cannot be planned:\n  ${problems.join("\n  ")}`);
+  const tracks: Record<string, TrackSummary> = {};
+  for (const { cluster, track, plan } of plans) {
+    const edge = clusters.get(cluster)!;
+    const component = new LocalTrack(
+      `${cluster}-${track}-track`,
+      { cluster: edge, clusterName: cluster, plan, dependsOn: edge.releaseCrd ? [edge.releaseCrd] : [] },
+      { parent: edge },
+    );
+    tracks[track] ??= {
+      releaseId: component.releaseId,
+      stableId: component.stableId,
+      candidateId: component.candidateId,
+    };
+  }
+  return tracks;
+}
+
+/**
+ * Declares the whole stack: the hub, each cluster, each device, each track. Composition only. `live`:
+ * in a local stack with tracks, the EdgeReleases each cluster holds now (none on a fresh cluster).
+ */
+export function defineStack(
+  inputs: StackInputs,
+  live: ReadonlyMap<string, readonly LiveEdgeRelease[]> = new Map(),
+): StackOutputs {
   const { config } = inputs;
   const hub = new EdgeHub("hub", { hub: config.hub });
   const clusters = new Map<string, EdgeCluster>();
   for (const [name, cluster] of Object.entries(config.clusters)) {
     const kubeconfig = inputs.kubeconfigs[name];
     if (kubeconfig === undefined) throw new Error(`no kubeconfig for cluster "${name}"`);
-    clusters.set(name, new EdgeCluster(name, { cluster, kubeconfig, hubMode: config.hub.mode }));
+    clusters.set(
+      name,
+      new EdgeCluster(name, { cluster, kubeconfig, hubMode: config.hub.mode, releases: hasLocalTracks(inputs) }),
+    );
   }
   const devices: Record<string, DeviceSummary> = {};
   const connectionStrings: Record<string, pulumi.Output<string>> = {};
@@ -90,6 +164,6 @@ export function defineStack(inputs: StackInputs): StackOutputs {
     hubHostName: hub.hostName,
     devices,
     deviceConnectionStrings: pulumi.secret(pulumi.output(connectionStrings)),
-    tracks: defineTracks(inputs, hub, identities),
+    tracks: hasLocalTracks(inputs) ? defineLocalTracks(inputs, clusters, live) : defineTracks(inputs, hub, identities),
   };
 }

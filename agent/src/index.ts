@@ -11,11 +11,12 @@ export {
 } from "./translate/context.ts";
 export { deviceNamespace, hubName, k8sName } from "./naming/k8sName.ts";
 export { edgeDeploymentCrd } from "./crd/crd.ts";
+export { edgeReleaseCrd } from "./crd/edgeRelease.ts";
 export { API_VERSION as EDGE_DEPLOYMENT_API_VERSION, KIND as EDGE_DEPLOYMENT_KIND } from "./crd/edgeDeployment.ts";
 export type { EdgeDeploymentSpec, EdgeDeploymentStatus } from "./crd/edgeDeployment.ts";
 export { DEVICE_CREDENTIALS_SECRET, DEVICE_CONNECTION_STRING_KEY } from "./hub/credentials.ts";
-export { targetConditionProblem } from "./releases/condition.ts";
-export type { JsonValue } from "./releases/evaluate.ts";
+export { parseCondition, targetConditionProblem } from "./releases/condition.ts";
+export { type JsonValue, matches } from "./releases/evaluate.ts";
 export { isLayeredContent, type ModulesContent } from "./releases/merge.ts";
 export {
   canonicalJson,

@@ -1,7 +1,7 @@
 // Prints how long the Pulumi program takes to evaluate for many devices under mocks (DESIGN §10:
 // 1,000 devices ≤ 20 s). Numbers only; nothing here fails on timing.
 //   node infra/bench/program.bench.ts [devices] [azure|local] [--tracks N] [--source-maps]
-// With `--tracks N` (azure), half the tracks are base tracks and half layers (IoT Hub's priority
+// With `--tracks N` (azure, or local: EdgeReleases on a fresh cluster), half the tracks are base tracks and half layers (IoT Hub's priority
 // bands allow 10 base tracks), each device in one group of one base and one layer; the limits policy
 // runs over all of them at preview.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,10 +22,12 @@ const groups = Math.max(1, Math.ceil(trackCount / 2));
 
 const devices: Record<string, unknown> = {};
 for (let i = 0; i < count; i++) {
+  const tags = { ring: i % 10 === 0 ? "canary" : "broad", line: i, group: i % groups };
+  // A local device in a track gets its modules from the track, so it has no manifest of its own.
   devices[`line${String(i)}-gw`] =
-    mode === "local"
+    mode === "local" && trackCount === 0
       ? { cluster: "plant", manifest: "deployments/quickstart.json" }
-      : { cluster: "plant", tags: { ring: i % 10 === 0 ? "canary" : "broad", line: i, group: i % groups } };
+      : { cluster: "plant", tags };
 }
 
 /** A layer manifest adding one module and its route. */

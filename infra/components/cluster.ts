@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { edgeDeploymentCrd } from "@edgek8s/agent";
+import { edgeDeploymentCrd, edgeReleaseCrd } from "@edgek8s/agent";
 import { adoptionPolicyBindingObject, adoptionPolicyObject } from "../adoption.ts";
 import { AGENT_CHART, AGENT_RELEASE, agentChartDigest, agentReleaseDescription } from "../chart.ts";
 import type { StackConfig } from "../config.ts";
@@ -12,6 +12,11 @@ export interface EdgeClusterArgs {
   /** The kubeconfig document for this cluster. */
   readonly kubeconfig: pulumi.Input<string>;
   readonly hubMode: StackConfig["hub"]["mode"];
+  /**
+   * Local mode with tracks: the EdgeRelease CRD, and the agent with the release engine that does IoT
+   * Hub's deployment job here.
+   */
+  readonly releases?: boolean;
 }
 
 /** Seconds a release waits for the agent's workloads to become ready (helm --wait). */
@@ -29,6 +34,8 @@ export class EdgeCluster extends pulumi.ComponentResource {
   /** The adoption policy's binding: what the CRD waits for. */
   readonly adoptionGuard: pulumi.CustomResource;
   readonly crd: pulumi.CustomResource;
+  /** The EdgeRelease CRD, in a local stack with tracks. */
+  readonly releaseCrd: pulumi.CustomResource | undefined;
   /**
    * What every namespace waits for: the CRD, which the provider awaits until it is established, so
    * the adoption policy created before it has had that long to take effect in the API server.
@@ -59,6 +66,9 @@ export class EdgeCluster extends pulumi.ComponentResource {
     });
     this.crd = kubeObject(`${name}-crd`, edgeDeploymentCrd(), { ...on, dependsOn: [this.adoptionGuard] });
     this.namespaceGuard = this.crd;
+    this.releaseCrd = args.releases
+      ? kubeObject(`${name}-release-crd`, edgeReleaseCrd(), { ...on, dependsOn: [this.adoptionGuard] })
+      : undefined;
     if (this.agent.mode === "cluster") {
       const namespace = kubeObject(`${name}-agent-namespace`, agentNamespaceObject(this.agent), {
         ...on,
@@ -71,14 +81,18 @@ export class EdgeCluster extends pulumi.ComponentResource {
           namespace: this.agent.namespace,
           chart: AGENT_CHART,
           description: agentReleaseDescription(agentChartDigest()),
-          values: agentReleaseValues(this.agent, args.hubMode),
+          values: agentReleaseValues(this.agent, args.hubMode, undefined, args.releases === true),
           timeout: AGENT_RELEASE_TIMEOUT_SECONDS,
         },
-        { ...on, dependsOn: [namespace, this.crd] },
+        { ...on, dependsOn: [namespace, this.crd, ...(this.releaseCrd ? [this.releaseCrd] : [])] },
       );
     } else {
       this.agentRelease = undefined;
     }
-    this.registerOutputs({ crd: this.crd.urn, agentRelease: this.agentRelease?.urn });
+    this.registerOutputs({
+      crd: this.crd.urn,
+      releaseCrd: this.releaseCrd?.urn,
+      agentRelease: this.agentRelease?.urn,
+    });
   }
 }

@@ -23,7 +23,7 @@ export interface EdgeDeviceArgs {
 /**
  * One edge device: its namespace `msiot-<hub>-<device>` with Pod Security labels, NetworkPolicies,
  * quota and limits; in hub mode its IoT Hub identity and a Secret with its own connection string;
- * in local mode its EdgeDeployment; in `device` agent mode its own agent release. The logical name
+ * in local mode its EdgeDeployment (and its tags on the namespace, for the release engine); in `device` agent mode its own agent release. The logical name
  * is the device id.
  */
 export class EdgeDevice extends pulumi.ComponentResource {
@@ -79,7 +79,8 @@ export class EdgeDevice extends pulumi.ComponentResource {
       this.connectionString = undefined;
     }
 
-    if (args.manifest !== undefined) {
+    // Local mode: from the manifest file, or (a device in a track) filled in by the release engine.
+    if (args.manifest !== undefined || config.hub.mode === "none") {
       kubeObject(`${deviceId}-edgedeployment`, edgeDeploymentObject(config, deviceId, args.manifest), {
         ...on,
         dependsOn: [namespace, cluster.crd],

@@ -56,9 +56,19 @@ describe("stack configuration", () => {
       /^edgek8s:devices\.line3-gw\.cluster: unknown cluster "plant-east"; clusters: local$/,
     ],
     [
-      "a local device without a manifest",
-      (v) => delete (v["devices"] as Record<string, { manifest?: string }>)["line3-gw"]!.manifest,
-      /^edgek8s:devices\.line3-gw\.manifest: is required with hub mode none/,
+      "a local device without a manifest that no track targets",
+      (v) => ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = { class: "printer" }),
+      /^edgek8s:devices\.line3-gw\.manifest: is required with hub mode none: a local device gets its manifest from a file, or from a track whose target selects it$/,
+    ],
+    [
+      "a local device that only a layer targets",
+      (v) => ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = { camera: true }),
+      /^edgek8s:devices\.line3-gw\.manifest: is required: only layer track vision targets this device, and a layer needs a base track under it$/,
+    ],
+    [
+      "a local stack with tracks and an agent per device",
+      (v) => ((v["clusters"] as Record<string, { agent: { mode: string } }>)["local"]!.agent.mode = "device"),
+      /^edgek8s:clusters\.local\.agent\.mode: must be cluster in a local stack with tracks: the release engine that applies them runs in the cluster-wide agent$/,
     ],
     [
       "a device id IoT Hub would reject",

@@ -203,7 +203,8 @@ async function releaseRows(client: KubeClient): Promise<ReleaseRow[]> {
     name: item.metadata?.name ?? "",
     track: item.spec?.track ?? "",
     priority: item.spec?.priority ?? 0,
-    state: item.spec?.labels?.["edgek8s.state"] ?? "",
+    // A release Pulumi made carries no state until the rollout writes one (docs/stack.md).
+    state: item.spec?.labels?.["edgek8s.state"] ?? ((item.spec?.targetCondition ?? "") === "" ? "Staged" : "Stable"),
     target: item.spec?.targetCondition ?? "",
     metrics: item.status?.systemMetrics ?? {},
     applied: item.status?.applied ?? [],

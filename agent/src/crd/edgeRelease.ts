@@ -68,6 +68,8 @@ export function edgeReleaseCrd() {
             { name: "Applied", type: "integer", jsonPath: ".status.systemMetrics.appliedCount" },
             { name: "Succeeded", type: "integer", jsonPath: ".status.systemMetrics.reportedSuccessfulCount" },
             { name: "Failed", type: "integer", jsonPath: ".status.systemMetrics.reportedFailedCount" },
+            // Which devices the release is applied on (IoT Hub's portal lists them per deployment).
+            { name: "Applied On", type: "string", jsonPath: ".status.applied" },
             { name: "Target", type: "string", jsonPath: ".spec.targetCondition", priority: 1 },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],

@@ -1,0 +1,44 @@
+import { dirname } from "node:path";
+import type { ModulesContent } from "@edgek8s/agent";
+import { KubeClient, KubeError, type KubeObject, clusterConfigFromYaml } from "@edgek8s/agent/kube";
+import type { LiveEdgeRelease } from "./localReleases.ts";
+
+const EDGE_RELEASES = { apiVersion: "edgek8s.io/v1", kind: "EdgeRelease", plural: "edgereleases", namespaced: false };
+
+type EdgeReleaseObject = KubeObject & {
+  spec?: {
+    targetCondition?: string;
+    priority?: number;
+    labels?: Record<string, string>;
+    modulesContent?: ModulesContent;
+  };
+};
+
+/**
+ * The EdgeReleases a local cluster holds now, read once when the program starts (the planner's
+ * `live`), the way the hub's EdgeTrack provider lists configurations. None on a cluster without the
+ * EdgeRelease CRD (a fresh cluster). Read-only; the cluster's own kubeconfig (token or client
+ * certificate; exec plugins are not run).
+ */
+export async function readLiveReleases(
+  kubeconfig: string,
+  kubeconfigPath: string,
+  context: string | undefined,
+): Promise<LiveEdgeRelease[]> {
+  const client = new KubeClient(clusterConfigFromYaml(kubeconfig, dirname(kubeconfigPath), context));
+  try {
+    const { items } = await client.list<EdgeReleaseObject>(EDGE_RELEASES);
+    return items.map((item) => ({
+      name: item.metadata?.name ?? "",
+      labels: item.spec?.labels ?? {},
+      targetCondition: item.spec?.targetCondition ?? "",
+      priority: item.spec?.priority ?? 0,
+      modulesContent: item.spec?.modulesContent ?? { $edgeAgent: {} },
+    }));
+  } catch (error) {
+    if (error instanceof KubeError && error.status === 404) return [];
+    throw error;
+  } finally {
+    client.close();
+  }
+}
