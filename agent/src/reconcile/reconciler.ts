@@ -4,6 +4,7 @@ import { contentHash } from "./drift.ts";
 import { type Plan, planPass } from "./plan.ts";
 import { API_VERSION, KIND, type EdgeDeploymentSpec, type EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
+import { NotLeaderError } from "../kube/fence.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { resourceFor } from "../kube/resources.ts";
 import { parseDesired } from "../manifest/parse.ts";
@@ -187,6 +188,7 @@ export class Reconciler {
           this.metrics?.appliedObjects.inc({ kind: object.kind ?? "" });
           return { ref };
         } catch (error) {
+          if (error instanceof NotLeaderError) throw error;
           return { ref, error: `applying ${ref}: ${(error as Error).message}` };
         }
       });
@@ -209,6 +211,7 @@ export class Reconciler {
           );
           pruned.push(ref);
         } catch (error) {
+          if (error instanceof NotLeaderError) throw error;
           if (error instanceof KubeError && error.status === 409) continue; // replaced meanwhile: not ours to delete
           failure = `deleting ${ref}: ${(error as Error).message}`;
           break;
@@ -230,10 +233,16 @@ export class Reconciler {
     return failure;
   }
 
-  /** Writes status only when it differs from what the object has; returns whether it wrote. */
+  /**
+   * Writes status only when it differs from what the object has; returns whether it wrote. The write
+   * carries the resourceVersion the pass read: a pass that read an older EdgeDeployment than the one
+   * stored gets 409 and is retried, so `observedGeneration` never goes back.
+   */
   private async writeStatus(owner: EdgeDeploymentObject, outcome: Outcome): Promise<boolean> {
+    const generation = owner.metadata?.generation ?? 0;
+    if ((owner.status?.observedGeneration ?? 0) > generation) return false;
     const status = edgeDeploymentStatus({
-      generation: owner.metadata?.generation ?? 0,
+      generation,
       desiredVersion: owner.spec?.desiredVersion,
       previous: owner.status,
       now: this.now().toISOString(),
@@ -244,7 +253,11 @@ export class Reconciler {
       {
         apiVersion: API_VERSION,
         kind: KIND,
-        metadata: { name: owner.metadata?.name ?? "", namespace: owner.metadata?.namespace ?? "" },
+        metadata: {
+          name: owner.metadata?.name ?? "",
+          namespace: owner.metadata?.namespace ?? "",
+          resourceVersion: owner.metadata?.resourceVersion ?? "",
+        },
         status,
       },
       FIELD_MANAGER,
@@ -287,6 +300,7 @@ export class Reconciler {
         count: 1,
       });
     } catch (error) {
+      if (error instanceof NotLeaderError) throw error;
       this.log.warn("could not record event", { reason, error: (error as Error).message });
     }
   }
