@@ -106,6 +106,13 @@ export class AgentProcess {
     return match ? Number(match[1]) : undefined;
   }
 
+  /** edgek8s_refused_writes_total: writes its fence refused (it did not hold the lease by its own clock). */
+  async refusedWrites(): Promise<number | undefined> {
+    const metrics = await this.get("/metrics").catch(() => undefined);
+    const match = metrics ? /^edgek8s_refused_writes_total (\d+)$/m.exec(metrics.body) : null;
+    return match ? Number(match[1]) : undefined;
+  }
+
   /** /readyz status code, undefined when it does not answer. */
   async readiness(): Promise<number | undefined> {
     return (await this.get("/readyz").catch(() => undefined))?.status;

@@ -88,13 +88,15 @@ export class Informer<T extends KubeObject> {
       } catch (error) {
         this.refreshWaiters.unshift(...waiters);
         if (stopped()) return;
+        // Someone waits for a fresh list (a new leader): retry soon, whatever the backoff reached.
+        const delay = this.refreshWaiters.length > 0 ? MIN_BACKOFF_MS : backoff;
         this.log.warn("watch failed; listing again", {
           kind: this.type.kind,
           namespace: this.selector.namespace,
           error: (error as Error).message,
-          retryInMs: backoff,
+          retryInMs: delay,
         });
-        await sleep(backoff, undefined, { signal: interrupted }).catch(() => undefined);
+        await sleep(delay, undefined, { signal: interrupted }).catch(() => undefined);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }

@@ -74,6 +74,8 @@ export class Reconciler {
   private readonly log: Logger;
   private readonly metrics: Metrics | undefined;
   private eventSequence = 0;
+  /** Per EdgeDeployment, the resourceVersion the last status write replaced. */
+  private readonly replacedVersions = new Map<string, string>();
 
   constructor(client: KubeClient, cache: ClusterCache, options: ReconcilerOptions, log: Logger, metrics?: Metrics) {
     this.client = client;
@@ -89,7 +91,16 @@ export class Reconciler {
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const edgeDeployment: EdgeDeploymentObject | undefined = this.cache.edgeDeployment(key);
-    if (!edgeDeployment || edgeDeployment.metadata?.deletionTimestamp) return { applied: 0, pruned: 0 };
+    if (!edgeDeployment || edgeDeployment.metadata?.deletionTimestamp) {
+      this.replacedVersions.delete(key);
+      return { applied: 0, pruned: 0 };
+    }
+    // The cache has not caught up with this agent's own status write yet: the watch event that
+    // brings it enqueues the key again, so a pass now would only read old data (and get a 409).
+    const replaced = this.replacedVersions.get(key);
+    if (replaced !== undefined && replaced === edgeDeployment.metadata?.resourceVersion)
+      return { applied: 0, pruned: 0 };
+    this.replacedVersions.delete(key);
     const namespace = edgeDeployment.metadata?.namespace ?? "";
     const name = edgeDeployment.metadata?.name ?? "";
     const spec = edgeDeployment.spec ?? {};
@@ -249,6 +260,7 @@ export class Reconciler {
       outcome,
     });
     if (owner.status && contentHash(owner.status) === contentHash(status)) return false;
+    const resourceVersion = owner.metadata?.resourceVersion ?? "";
     await this.client.apply(
       {
         apiVersion: API_VERSION,
@@ -256,13 +268,14 @@ export class Reconciler {
         metadata: {
           name: owner.metadata?.name ?? "",
           namespace: owner.metadata?.namespace ?? "",
-          resourceVersion: owner.metadata?.resourceVersion ?? "",
+          resourceVersion,
         },
         status,
       },
       FIELD_MANAGER,
       "status",
     );
+    this.replacedVersions.set(`${owner.metadata?.namespace ?? ""}/${owner.metadata?.name ?? ""}`, resourceVersion);
     return true;
   }
 
