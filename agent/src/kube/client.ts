@@ -1,10 +1,11 @@
-import { Agent, type RequestOptions, request } from "node:https";
-import { readFileSync } from "node:fs";
-import { TLSSocket } from "node:tls";
+import { request } from "node:https";
 import type { ClusterConfig } from "./config.ts";
 import type { WriteFence } from "./fence.ts";
 import type { KubeObject } from "./objects.ts";
 import { type ResourceType, resourceFor, resourcePath } from "./resources.ts";
+import { RequestTimeoutError, Transport } from "./transport.ts";
+
+export { RequestTimeoutError };
 
 /** An API error with the status the server gave (404, 409, 410, 422, …) and its message. */
 export class KubeError extends Error {
@@ -34,7 +35,6 @@ export interface Selector {
   readonly fieldSelector?: string | undefined;
 }
 
-const TOKEN_REREAD_MS = 60_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
 /** The server ends a watch after this long; the client gives up on one that outlives it by a request timeout. */
 const WATCH_TIMEOUT_SECONDS = 300;
@@ -53,19 +53,6 @@ export interface KubeClientOptions {
   readonly fence?: WriteFence | undefined;
 }
 
-/** What clients derived from one another share: the configuration, the connection pool, the token cache. */
-interface Transport {
-  readonly config: ClusterConfig;
-  readonly server: URL;
-  readonly agent: Agent;
-  token: { value: string; readAt: number } | undefined;
-}
-
-/** A request that got no (complete) response in time: the server hangs, or the network does. */
-export class RequestTimeoutError extends Error {
-  override readonly name = "RequestTimeoutError";
-}
-
 /**
  * A small Kubernetes REST client: get, list, watch, server-side apply, delete. Authentication comes
  * from a kubeconfig or the pod's ServiceAccount (see config.ts); connections are kept alive. Every
@@ -78,19 +65,7 @@ export class KubeClient {
   private readonly fence: WriteFence | undefined;
 
   constructor(config: ClusterConfig, options: KubeClientOptions = {}, transport?: Transport) {
-    this.transport = transport ?? {
-      config,
-      server: new URL(config.server),
-      agent: new Agent({
-        keepAlive: true,
-        maxSockets: 32,
-        ca: config.ca,
-        cert: config.cert,
-        key: config.key,
-        rejectUnauthorized: config.insecureSkipTlsVerify !== true,
-      }),
-      token: undefined,
-    };
+    this.transport = transport ?? new Transport(config);
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.fence = options.fence;
   }
@@ -104,100 +79,11 @@ export class KubeClient {
     );
   }
 
-  /** A token file (a projected ServiceAccount token rotates) is read again at most once a minute, not per request. */
-  private token(now = Date.now()): string | undefined {
-    const file = this.transport.config.tokenFile;
-    if (file === undefined) return this.transport.config.token;
-    const cached = this.transport.token;
-    if (!cached || now - cached.readAt > TOKEN_REREAD_MS) {
-      this.transport.token = { value: readFileSync(file, "utf8").trim(), readAt: now };
-    }
-    return this.transport.token!.value;
-  }
-
-  private options(method: string, path: string, headers: Record<string, string>): RequestOptions {
-    const token = this.token();
-    const url = new URL(path, this.transport.server);
-    return {
-      method,
-      headers: {
-        accept: "application/json",
-        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      agent: this.transport.agent,
-      hostname: url.hostname,
-      port: url.port,
-      path: `${url.pathname}${url.search}`,
-    };
-  }
-
-  /**
-   * Sends a request and reads the whole response, within the request timeout. A write asks the
-   * fence twice: before anything starts, and again once a connection is ready, right before its
-   * bytes are written, so a replica paused in between (SIGSTOP, a long GC) cannot write on resume.
-   */
-  private exchange(
-    method: string,
-    path: string,
-    body: unknown,
-    contentType: string,
-  ): Promise<{ status: number; text: string }> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> =
-      payload === undefined
-        ? {}
-        : { "content-type": contentType, "content-length": String(Buffer.byteLength(payload)) };
-    const fence = method === "GET" ? undefined : this.fence;
-    const what = `${method} ${path}`;
-    fence?.assertMayWrite(what);
-    const options = this.options(method, path, headers);
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (error: Error | undefined, result?: { status: number; text: string }) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (error) reject(error);
-        else resolve(result!);
-      };
-      const req = request(options, (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => {
-          finish(undefined, { status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
-        });
-        response.on("error", finish);
-        response.on("close", () => {
-          if (!response.complete) finish(new Error(`${what}: the connection closed before the response ended`));
-        });
-      });
-      const timer = setTimeout(() => {
-        req.destroy(new RequestTimeoutError(`${what}: no response within ${this.requestTimeoutMs} ms`));
-      }, this.requestTimeoutMs);
-      req.on("error", finish);
-      if (!fence) {
-        req.end(payload);
-        return;
-      }
-      req.once("socket", (socket) => {
-        const send = () => {
-          try {
-            fence.assertMayWrite(what);
-          } catch (error) {
-            req.destroy(error as Error);
-            return;
-          }
-          req.end(payload);
-        };
-        if (!socket.connecting) send();
-        else socket.once(socket instanceof TLSSocket ? "secureConnect" : "connect", send);
-      });
-    });
-  }
-
   private async call<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {
-    const { status, text } = await this.exchange(method, path, body, contentType);
+    const { status, text } = await this.transport.exchange(method, path, body, contentType, {
+      timeoutMs: this.requestTimeoutMs,
+      fence: method === "GET" ? undefined : this.fence,
+    });
     if (status >= 400) {
       let reason = "";
       let message = text;
@@ -261,7 +147,7 @@ export class KubeClient {
         fieldSelector: selector.fieldSelector,
         timeoutSeconds: WATCH_TIMEOUT_SECONDS,
       });
-    const options = this.options("GET", path, {});
+    const options = this.transport.requestOptions("GET", path, {});
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       const finish = (error?: Error) => {
@@ -360,6 +246,6 @@ export class KubeClient {
   }
 
   close(): void {
-    this.transport.agent.destroy();
+    this.transport.close();
   }
 }

@@ -17,6 +17,7 @@ import { grantAgentRights, serviceAccountKubeconfig } from "../../../scripts/soa
 import type { EdgeDeploymentStatus } from "../../src/crd/edgeDeployment.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { clusterConfigFromFile } from "../../src/kube/config.ts";
+import { NotLeaderError } from "../../src/kube/fence.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
 import { RESOURCES } from "../../src/kube/resources.ts";
 import type { ClusterCache } from "../../src/reconcile/cache.ts";
@@ -70,6 +71,26 @@ describe("reconciler: status never goes back, shared claims are never gated, cla
     agent.close();
     cluster.admin.close();
     await cluster.plane.stop();
+  });
+
+  it("a fenced client sends no write while its fence refuses (reads go on), and writes again once allowed", async () => {
+    let leading = false;
+    const fenced = agent.with({
+      fence: {
+        assertMayWrite: (what) => {
+          if (!leading) throw new NotLeaderError(`not leading: ${what}`);
+        },
+      },
+    });
+    const account = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "fenced", namespace: NS } };
+    const writesBefore = cluster.plane.writes().filter((w) => w.user === AGENT_USER).length;
+    await assert.rejects(fenced.apply(account, "edgek8s-agent"), NotLeaderError);
+    await assert.rejects(fenced.delete(RESOURCES.ServiceAccount, NS, "fenced"), NotLeaderError);
+    assert.equal(await fenced.get(RESOURCES.ServiceAccount, NS, "fenced"), undefined);
+    assert.equal(cluster.plane.writes().filter((w) => w.user === AGENT_USER).length, writesBefore, "nothing sent");
+    leading = true;
+    await fenced.apply(account, "edgek8s-agent");
+    assert.ok(await fenced.get(RESOURCES.ServiceAccount, NS, "fenced"));
   });
 
   it("a pass that read an older EdgeDeployment cannot lower status.observedGeneration", async () => {

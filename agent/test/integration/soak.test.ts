@@ -8,7 +8,7 @@ import { runSoak } from "../../../scripts/soak/soak.ts";
 describe("soak (bounded): two agent replicas under random faults", () => {
   it("keeps every invariant", { timeout: 12 * 60_000 }, async (t) => {
     const result = await runSoak({
-      minutes: 2.5,
+      minutes: 3,
       seed: 1616,
       devices: 10,
       progress: (line) => {
