@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KubeClient } from "../../agent/src/kube/client.ts";
 import { Informer } from "../../agent/src/kube/informer.ts";
 import type { KubeObject } from "../../agent/src/kube/objects.ts";
@@ -6,6 +7,7 @@ import { isSubset } from "../../agent/src/reconcile/drift.ts";
 import { silentLogger } from "../../agent/src/runtime/log.ts";
 import { ANNOTATION, LABEL, MANAGED_BY } from "../../agent/src/translate/labels.ts";
 import { type DeviceModel, desiredOf } from "./fleet.ts";
+import type { FleetWriter } from "./fleetWriter.ts";
 import type { Violation } from "./invariants.ts";
 
 type Condition = { type: string; status: string; reason?: string };
@@ -143,4 +145,39 @@ export async function convergence(
     }
   }
   return { agent: problems, ready };
+}
+
+export interface Converged {
+  /** Agent side, from the fault clearing; undefined when not within the bound. */
+  readonly agentMs: number | undefined;
+  /** Every valid device Ready (needs the cluster too); undefined when not within the bound. */
+  readonly readyMs: number | undefined;
+  readonly problems: string[];
+  /** What still differed after 15 s, to explain a slow convergence. */
+  readonly slow: string[];
+}
+
+/** Polls until the fleet has converged, agent side within `agentBoundMs` and Ready within `readyBoundMs`. */
+export async function waitConverged(
+  fleet: FleetWriter,
+  admin: KubeClient,
+  agentBoundMs: number,
+  readyBoundMs: number,
+): Promise<Converged> {
+  const start = Date.now();
+  let agentMs: number | undefined;
+  let problems: string[] = [];
+  let slow: string[] = [];
+  while (Date.now() - start < (agentMs === undefined ? agentBoundMs : readyBoundMs)) {
+    const seen = await convergence(admin, fleet.devices, fleet.lastValidModels).catch((e: unknown) => ({
+      agent: [`API: ${(e as Error).message}`],
+      ready: [],
+    }));
+    if (seen.agent.length === 0) agentMs ??= Date.now() - start;
+    problems = [...seen.agent, ...seen.ready];
+    if (problems.length === 0) return { agentMs, readyMs: Date.now() - start, problems, slow };
+    if (slow.length === 0 && Date.now() - start > 15_000) slow = problems;
+    await sleep(500);
+  }
+  return { agentMs, readyMs: undefined, problems, slow };
 }

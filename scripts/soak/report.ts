@@ -62,7 +62,11 @@ export function formatReport(result: SoakResult): string {
     "",
     `agent writes besides Lease renewals: ${writes}; lease takeovers: ${result.leaseTakeovers}; writes at rest: ${result.writesAtRest}`,
     `writes refused by a replica's fence (never sent): ${result.refusedWrites}`,
-    `agent RSS: ${mb(result.rssBytes.min)}–${mb(result.rssBytes.max)} MB`,
+    `agent RSS: ${mb(result.rssBytes.min)}–${mb(result.rssBytes.max)} MB; trend (median of first → last third) of the processes that lived ≥ 4 min: ${
+      result.rssTrends
+        .map((t) => `${t.process} ${t.minutes.toFixed(1)} min ${mb(t.first)} → ${mb(t.last)} MB`)
+        .join(", ") || "none lived that long"
+    }`,
     `result: ${result.violations.length === 0 ? "PASS, no violation" : `FAIL, ${result.violations.length} violations`}`,
   ];
   if (result.violations.length > 0) {

@@ -20,7 +20,7 @@ import {
   writesToInvalidDevices,
   wrongDeletes,
 } from "./invariants.ts";
-import { GenerationWatch, convergence } from "./observe.ts";
+import { GenerationWatch, waitConverged } from "./observe.ts";
 import { Random } from "./random.ts";
 import { Replicas } from "./replicas.ts";
 import { describeWrite, writesOutsideTerms } from "./terms.ts";
@@ -60,6 +60,13 @@ export interface SoakResult {
   readonly refusedWrites: number;
   readonly writesAtRest: number;
   readonly rssBytes: { readonly min: number; readonly max: number };
+  /** Per agent process that lived long enough to judge: the median RSS of the first and last third. */
+  readonly rssTrends: readonly {
+    readonly process: string;
+    readonly minutes: number;
+    readonly first: number;
+    readonly last: number;
+  }[];
   readonly processes: number;
 }
 
@@ -70,6 +77,8 @@ const REPLICA_NAMES = ["agent-a", "agent-b"];
 /** The agent's resync in the soak: the window at rest spans more than one. */
 const RESYNC_SECONDS = 15;
 const FINAL_PHASE_MS = 60_000;
+/** A process is judged after a minute's warm-up, over at least three minutes; growth is > 25 % and > 16 MB. */
+const RSS_TREND = { warmupMs: 60_000, minimumSpanMs: 180_000, tolerance: 0.25, minimumBytes: 16 << 20 };
 
 function initialDevices(count: number): DeviceModel[] {
   return Array.from({ length: count }, (_, i) => {
@@ -83,41 +92,6 @@ function initialDevices(count: number): DeviceModel[] {
       registryPassword: randomBytes(12).toString("hex"),
     };
   });
-}
-
-interface Converged {
-  /** Agent side, from the fault clearing; undefined when not within the bound. */
-  readonly agentMs: number | undefined;
-  /** Every valid device Ready (needs the cluster too); undefined when not within the bound. */
-  readonly readyMs: number | undefined;
-  readonly problems: string[];
-  /** What still differed after 15 s, to explain a slow convergence. */
-  readonly slow: string[];
-}
-
-/** Polls until the fleet has converged, agent side within `agentBoundMs` and Ready within `readyBoundMs`. */
-async function waitConverged(
-  fleet: FleetWriter,
-  admin: KubeClient,
-  agentBoundMs: number,
-  readyBoundMs: number,
-): Promise<Converged> {
-  const start = Date.now();
-  let agentMs: number | undefined;
-  let problems: string[] = [];
-  let slow: string[] = [];
-  while (Date.now() - start < (agentMs === undefined ? agentBoundMs : readyBoundMs)) {
-    const seen = await convergence(admin, fleet.devices, fleet.lastValidModels).catch((e: unknown) => ({
-      agent: [`API: ${(e as Error).message}`],
-      ready: [],
-    }));
-    if (seen.agent.length === 0) agentMs ??= Date.now() - start;
-    problems = [...seen.agent, ...seen.ready];
-    if (problems.length === 0) return { agentMs, readyMs: Date.now() - start, problems, slow };
-    if (slow.length === 0 && Date.now() - start > 15_000) slow = problems;
-    await sleep(500);
-  }
-  return { agentMs, readyMs: undefined, problems, slow };
 }
 
 /**
@@ -261,12 +235,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
               },
             ]
           : []),
-        ...(rssTrend(instance.rss, {
-          warmupMs: 60_000,
-          minimumSpanMs: 180_000,
-          tolerance: 0.25,
-          minimumBytes: 16 << 20,
-        })?.growing
+        ...(rssTrend(instance.rss, RSS_TREND)?.growing
           ? [{ invariant: "RSS growing", detail: `${instance.replica}#${i}` }]
           : []),
       ]),
@@ -288,6 +257,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       writesAtRest: atRest.length,
       refusedWrites: replicas.instances.reduce((sum, i) => sum + i.refusedWrites, 0),
       rssBytes: { min: Math.min(...rss), max: Math.max(...rss) },
+      rssTrends: replicas.instances.flatMap((instance, i) => {
+        const trend = rssTrend(instance.rss, RSS_TREND);
+        const minutes = ((instance.rss.at(-1)?.at ?? 0) - (instance.rss[0]?.at ?? 0)) / 60_000;
+        return trend ? [{ process: `${instance.replica}#${i}`, minutes, first: trend.first, last: trend.last }] : [];
+      }),
       processes: replicas.instances.length,
     };
   } finally {
