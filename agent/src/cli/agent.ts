@@ -217,12 +217,12 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   /** One term of work: the controller and, in hub mode, the bridges, until the term ends. */
   async function work(term: AbortSignal): Promise<void> {
     const bridges = hubBridges?.();
-    const bridging = bridges?.start().catch((error: unknown) => {
+    // Not awaited: with the API server away its caches never sync, and stop() ends them anyway.
+    void bridges?.start().catch((error: unknown) => {
       log.error("hub bridges failed to start", { error: (error as Error).message });
     });
     await controller.lead(term);
     await bridges?.stop();
-    await bridging;
   }
 
   // The campaign never ends because of the API server: a lost lease means standing by and competing again.
