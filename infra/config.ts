@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { deviceIdProblem, hostNameProblem } from "@edgek8s/agent/naming";
-import { deviceNamespace } from "@edgek8s/agent";
+import { deviceNamespace, parseRolloutPlan, trackNameProblem } from "@edgek8s/agent";
+import { tagProblems } from "./providers/deviceTags.ts";
 
 /**
  * The stack configuration (`edgek8s:*` keys of Pulumi.<stack>.yaml), validated once. Environment
@@ -11,8 +12,6 @@ import { deviceNamespace } from "@edgek8s/agent";
 /** IoT Hub names: 3–50 letters, digits and '-', not ending with '-'. */
 const HUB_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{1,48}[a-zA-Z0-9])$/;
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** IoT Hub's limit on a device twin's tags. */
-export const MAX_TAGS_BYTES = 8 * 1024;
 
 const hubSchema = z.discriminatedUnion(
   "mode",
@@ -34,6 +33,11 @@ const hubSchema = z.discriminatedUnion(
         })
         .default("S1"),
       capacity: z.number().int().min(1).max(200).default(1),
+      /**
+       * What a staged release targets until the rollout moves it: "" (`empty`), or, should this hub
+       * refuse an empty target condition (ROLLOUT.md §A5 #2), `deviceId='edgek8s-none'` (`noDevice`).
+       */
+      stagedTarget: z.enum(["empty", "noDevice"], { error: "must be empty or noDevice" }).default("empty"),
     }),
   ],
   { error: 'must have mode "none" (local, no Azure) or "azure"' },
@@ -63,6 +67,22 @@ const deviceSchema = z.strictObject({
   tags: z.record(z.string(), tagValue).optional(),
 });
 
+/**
+ * A track (ROLLOUT.md §B2): a stream of releases of one deployment manifest for the devices its target
+ * condition selects. `layer: true` makes it a layered deployment on top of the base tracks.
+ */
+const trackSchema = z.strictObject({
+  /** An IoT Edge deployment manifest (deployment.json), relative to the project root. */
+  manifest: z.string().min(1),
+  /** An IoT Hub target condition over `tags.*` and `deviceId`, single quotes only. */
+  target: z.string().min(1, { error: "must be a target condition; a track that targets nothing has no devices" }),
+  layer: z.boolean().default(false),
+  /** Superseded releases kept for rollback before they are deleted. */
+  retain: z.number().int().min(0).max(10).default(2),
+  /** Custom metrics by name: `SELECT deviceId FROM devices[.modules] WHERE …`; edgek8s adds its two. */
+  metrics: z.record(z.string(), z.string()).default({}),
+});
+
 const quantityMap = z.record(z.string(), z.string());
 const namespaceDefaultsSchema = z.strictObject({
   /** Pod Security Standard enforced on device namespaces. */
@@ -78,10 +98,14 @@ export const stackConfigSchema = z.strictObject({
     .refine((c) => Object.keys(c).length > 0, { error: "needs at least one cluster" }),
   devices: z.record(z.string(), deviceSchema).default({}),
   namespaceDefaults: namespaceDefaultsSchema.default(namespaceDefaultsSchema.parse({})),
+  tracks: z.record(z.string(), trackSchema).default({}),
+  /** The ring plan and gates (ROLLOUT.md §B2), validated by the rollout's own parser. */
+  rollout: z.unknown().optional(),
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 export type DeviceConfig = StackConfig["devices"][string];
+export type TrackConfig = StackConfig["tracks"][string];
 
 export const CONFIG_NAMESPACE = "edgek8s";
 export const CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];
@@ -111,6 +135,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (top === "clusters") return third === "agent" ? Object.keys(agentSchema.shape) : Object.keys(clusterSchema.shape);
   if (top === "devices") return Object.keys(deviceSchema.shape);
   if (top === "namespaceDefaults") return Object.keys(namespaceDefaultsSchema.shape);
+  if (top === "tracks") return Object.keys(trackSchema.shape);
   return [];
 }
 
@@ -136,11 +161,15 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
         message: "is required with hub mode none: local devices get their manifest from a file",
       });
     }
-    const tagBytes = Buffer.byteLength(JSON.stringify(device.tags ?? {}));
-    if (tagBytes > MAX_TAGS_BYTES)
+    if (device.tags && "edgek8s" in device.tags)
+      issues.push({
+        key: keyOf(["devices", id, "tags", "edgek8s"]),
+        message: "is reserved: edgek8s writes its own tags (the rollout bucket) there",
+      });
+    for (const problem of tagProblems(device.tags ?? {}))
       issues.push({
         key: keyOf(["devices", id, "tags"]),
-        message: `are ${tagBytes} bytes; IoT Hub allows ${MAX_TAGS_BYTES}`,
+        message: problem.key === "" ? problem.message : `${JSON.stringify(problem.key)} ${problem.message}`,
       });
     const namespace = deviceNamespace(hubHostName(config), id);
     const clash = namespaces.get(namespace);
@@ -151,6 +180,12 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
       });
     namespaces.set(namespace, id);
   }
+  for (const name of Object.keys(config.tracks)) {
+    const problem = trackNameProblem(name);
+    if (problem) issues.push({ key: keyOf(["tracks", name]), message: `track name ${problem}` });
+  }
+  const plan = parseRolloutPlan(config.rollout, keyOf(["rollout"]));
+  if (!plan.ok) issues.push(...plan.problems.map((p) => ({ key: p.path, message: p.message })));
   return issues;
 }
 

@@ -16,14 +16,17 @@ const loaded = loadStackInputs(
   root,
   (path) => (existsSync(path) ? readFileSync(path, "utf8") : undefined),
   process.env,
+  `${pulumi.getProject()}.${pulumi.getStack()}`,
 );
 if (!loaded.ok) {
   throw new pulumi.RunError(
     `invalid stack configuration:\n${loaded.issues.map((i) => `  ${i.key}: ${i.message}`).join("\n")}`,
   );
 }
+for (const warning of loaded.inputs.warnings) void pulumi.log.warn(`${warning.key}: ${warning.message}`);
 const stack = defineStack(loaded.inputs);
 
 export const hubHostName = stack.hubHostName;
 export const devices = stack.devices;
 export const deviceConnectionStrings = stack.deviceConnectionStrings;
+export const tracks = stack.tracks;

@@ -1,7 +1,8 @@
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
+import { type ModulesContent, type RolloutPlan, limitsProblems, parseRolloutPlan } from "@edgek8s/agent";
 import { type ConfigIssue, type StackConfig, parseStackConfig } from "./config.ts";
-import { type DesiredDocuments, type ReadFile, loadManifests } from "./manifests.ts";
+import { type DesiredDocuments, type ReadFile, loadManifests, loadTrackManifests } from "./manifests.ts";
 
 /** Everything the program needs, read and validated before any resource is declared. */
 export interface StackInputs {
@@ -9,6 +10,43 @@ export interface StackInputs {
   /** kubeconfig document per cluster name. */
   readonly kubeconfigs: Readonly<Record<string, string>>;
   readonly manifests: ReadonlyMap<string, DesiredDocuments>;
+  /** Each track's `modulesContent`. */
+  readonly tracks: ReadonlyMap<string, ModulesContent>;
+  readonly plan: RolloutPlan;
+  /** `<project>.<stack>`: the `edgek8s.stack` label of this stack's releases. */
+  readonly stackId: string;
+  /** What the limits policy warns about (nothing that stops the update). */
+  readonly warnings: readonly ConfigIssue[];
+}
+
+/**
+ * IoT Hub's limits at preview (ROLLOUT.md §B6; agent `limitsProblems`): errors stop the update with
+ * every problem listed, warnings are printed.
+ */
+export function checkLimits(
+  config: StackConfig,
+  tracks: ReadonlyMap<string, ModulesContent>,
+  plan: RolloutPlan,
+  stackId: string,
+): { errors: ConfigIssue[]; warnings: ConfigIssue[] } {
+  const problems = limitsProblems({
+    tracks: Object.entries(config.tracks)
+      .filter(([name]) => tracks.has(name))
+      .map(([name, t]) => ({ name, ...t, modulesContent: tracks.get(name)! })),
+    devices: Object.entries(config.devices).map(([deviceId, d]) => ({
+      deviceId,
+      tags: d.tags ?? {},
+      ownManifest: d.manifest !== undefined,
+    })),
+    ...(config.hub.mode === "azure" ? { hub: { sku: config.hub.sku, units: config.hub.capacity } } : {}),
+    plan,
+    stackLabel: stackId,
+  });
+  const issue = (p: (typeof problems)[number]): ConfigIssue => ({ key: p.key, message: p.message });
+  return {
+    errors: problems.filter((p) => p.severity === "error").map(issue),
+    warnings: problems.filter((p) => p.severity === "warning").map(issue),
+  };
 }
 
 /** The kubeconfig file for a cluster: as configured (relative to the project root), else $KUBECONFIG, else ~/.kube/config. */
@@ -28,6 +66,7 @@ export function loadStackInputs(
   root: string,
   read: ReadFile,
   env: Readonly<Record<string, string | undefined>>,
+  stackId = "edgek8s.test",
 ): { ok: true; inputs: StackInputs } | { ok: false; issues: ConfigIssue[] } {
   const parsed = parseStackConfig(values);
   if (!parsed.config) return { ok: false, issues: parsed.ok ? [] : parsed.issues };
@@ -51,8 +90,27 @@ export function loadStackInputs(
       kubeconfigs[name] = text;
     }
   }
-  const manifests = loadManifests(config, (path) => read(isAbsolute(path) ? path : join(root, path)));
+  const fromRoot = (path: string) => read(isAbsolute(path) ? path : join(root, path));
+  const manifests = loadManifests(config, fromRoot);
   if (!manifests.ok) issues.push(...manifests.issues);
-  if (issues.length > 0 || !manifests.ok) return { ok: false, issues };
-  return { ok: true, inputs: { config, kubeconfigs, manifests: manifests.manifests } };
+  const tracks = loadTrackManifests(config, fromRoot);
+  if (!tracks.ok) issues.push(...tracks.issues);
+  const plan = parseRolloutPlan(config.rollout);
+  // The limits need every track's content and a valid plan; they are checked even when other keys
+  // are wrong, so one preview lists every problem.
+  const limits = tracks.ok && plan.ok ? checkLimits(config, tracks.tracks, plan.plan, stackId) : undefined;
+  issues.push(...(limits?.errors ?? []));
+  if (!limits || !plan.ok || issues.length > 0 || !manifests.ok || !tracks.ok) return { ok: false, issues };
+  return {
+    ok: true,
+    inputs: {
+      config,
+      kubeconfigs,
+      manifests: manifests.manifests,
+      tracks: tracks.tracks,
+      plan: plan.plan,
+      stackId,
+      warnings: limits.warnings,
+    },
+  };
 }

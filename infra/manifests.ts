@@ -1,4 +1,10 @@
-import { type EdgeDeploymentSpec, formatIssue, locateDesiredDocuments, parseManifest } from "@edgek8s/agent";
+import {
+  type EdgeDeploymentSpec,
+  type ModulesContent,
+  formatIssue,
+  locateDesiredDocuments,
+  parseManifest,
+} from "@edgek8s/agent";
 import type { ConfigIssue, StackConfig } from "./config.ts";
 
 /**
@@ -42,4 +48,54 @@ export function loadManifests(
     manifests.set(deviceId, { edgeAgent: docs.edgeAgent, edgeHub: docs.edgeHub });
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, manifests };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Each track's `modulesContent`, read from its manifest at preview: a base track's manifest is
+ * validated as a device's is (it must run on its own); a layer's holds dot paths on top of a base,
+ * so only its shape is checked here and its rules by the limits policy. The file may be IoT Hub's
+ * deployment format (`{modulesContent}`), a configuration as the Azure CLI prints it
+ * (`{content: {modulesContent}}`), or the modules content itself.
+ */
+export function loadTrackManifests(
+  config: StackConfig,
+  read: ReadFile,
+): { ok: true; tracks: Map<string, ModulesContent> } | { ok: false; issues: ConfigIssue[] } {
+  const tracks = new Map<string, ModulesContent>();
+  const issues: ConfigIssue[] = [];
+  for (const [name, track] of Object.entries(config.tracks)) {
+    const key = `edgek8s:tracks.${name}.manifest`;
+    const text = read(track.manifest);
+    if (text === undefined) {
+      issues.push({ key, message: `${track.manifest} does not exist (paths are relative to the project root)` });
+      continue;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      issues.push({ key, message: `${track.manifest} is not JSON: ${(error as Error).message}` });
+      continue;
+    }
+    const wrapped = isObject(json) && isObject(json["content"]) ? json["content"] : json;
+    const content = isObject(wrapped) && "modulesContent" in wrapped ? wrapped["modulesContent"] : wrapped;
+    if (!isObject(content) || !isObject(content["$edgeAgent"])) {
+      issues.push({ key, message: `${track.manifest}: modulesContent must hold a $edgeAgent object (at least {})` });
+      continue;
+    }
+    if (!track.layer) {
+      const parsed = parseManifest(json);
+      if (!parsed.ok) {
+        for (const problem of parsed.issues)
+          issues.push({ key, message: `${track.manifest}: ${formatIssue(problem)}` });
+        continue;
+      }
+    }
+    tracks.set(name, content as ModulesContent);
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, tracks };
 }

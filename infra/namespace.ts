@@ -1,4 +1,5 @@
 import { deviceNamespace, hubName, k8sName } from "@edgek8s/agent";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "./adoption.ts";
 import { type StackConfig, hubHostName } from "./config.ts";
 
 /** A Kubernetes object as the program creates it (whatever resource type ends up carrying it). */
@@ -19,7 +20,7 @@ export const EDGE_HUB_PORTS = [8883, 5671, 443] as const;
 
 export function deviceLabels(config: StackConfig, deviceId: string): Record<string, string> {
   return {
-    "app.kubernetes.io/managed-by": "edgek8s-pulumi",
+    [MANAGED_BY_LABEL]: MANAGED_BY,
     "app.kubernetes.io/part-of": "edgek8s",
     "edgek8s.io/device": k8sName(deviceId),
     "edgek8s.io/hub": k8sName(hubName(hubHostName(config))),
@@ -28,14 +29,16 @@ export function deviceLabels(config: StackConfig, deviceId: string): Record<stri
 
 /**
  * The objects that make a device's namespace, `msiot-<hub>-<device>`: the Namespace with Pod Security
- * labels, NetworkPolicies that deny ingress except within the device and to edgeHub's gateway
- * ports, and the configured ResourceQuota and LimitRange. Pure: the program wraps each in a resource.
+ * labels, NetworkPolicies that deny ingress except between the device's modules (any port, as on
+ * Docker's network) and to edgeHub's gateway ports, and the configured ResourceQuota and LimitRange.
+ * Pure: the program wraps each in a resource.
  */
 export function deviceNamespaceObjects(config: StackConfig, deviceId: string): ObjectSpec[] {
   const namespace = deviceNamespace(hubHostName(config), deviceId);
   const labels = deviceLabels(config, deviceId);
   const level = config.namespaceDefaults.podSecurity;
   const meta = (name: string) => ({ name, namespace, labels });
+  const devicePods = { "edgek8s.io/device": labels["edgek8s.io/device"]! };
   const objects: ObjectSpec[] = [
     {
       apiVersion: "v1",
@@ -58,17 +61,24 @@ export function deviceNamespaceObjects(config: StackConfig, deviceId: string): O
       spec: { podSelector: {}, policyTypes: ["Ingress"] },
     },
     {
+      // Docker's azure-iot-edge network: every module of the device reaches every other on any port
+      // (by name, through the module's headless Service, which resolves to its pod). Only the device's
+      // own pods, in its own namespace: not other pods someone puts there, not other devices.
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       metadata: meta("allow-within-device"),
-      spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] },
+      spec: {
+        podSelector: { matchLabels: devicePods },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: devicePods } }] }],
+      },
     },
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       metadata: meta("allow-edgehub-gateway"),
       spec: {
-        podSelector: { matchLabels: { "edgek8s.io/module": "edgehub" } },
+        podSelector: { matchLabels: { ...devicePods, "edgek8s.io/module": "edgehub" } },
         policyTypes: ["Ingress"],
         ingress: [{ ports: EDGE_HUB_PORTS.map((port) => ({ protocol: "TCP", port })) }],
       },

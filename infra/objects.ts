@@ -6,6 +6,7 @@ import {
   deviceNamespace,
   k8sName,
 } from "@edgek8s/agent";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "./adoption.ts";
 import { type StackConfig, hubHostName } from "./config.ts";
 import type { DesiredDocuments } from "./manifests.ts";
 import { type ObjectSpec, deviceLabels } from "./namespace.ts";
@@ -28,8 +29,11 @@ export function edgeDeploymentObject(config: StackConfig, deviceId: string, docs
   };
 }
 
-/** Hub mode: the device's own connection string, for the agent's hub bridge; nothing hub-wide. */
-export function deviceCredentialsSecret(config: StackConfig, deviceId: string, connectionString: string): ObjectSpec {
+/**
+ * Hub mode: the device's own connection string, for the agent's hub bridge; nothing hub-wide. The
+ * connection string is whatever carries it (in the program, the identity's secret output).
+ */
+export function deviceCredentialsSecret(config: StackConfig, deviceId: string, connectionString: unknown): ObjectSpec {
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -50,7 +54,7 @@ export function agentNamespaceObject(agent: AgentConfig): ObjectSpec {
     metadata: {
       name: agent.namespace,
       labels: {
-        "app.kubernetes.io/managed-by": "edgek8s-pulumi",
+        [MANAGED_BY_LABEL]: MANAGED_BY,
         "app.kubernetes.io/part-of": "edgek8s",
         "pod-security.kubernetes.io/enforce": "restricted",
       },

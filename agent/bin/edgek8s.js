@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Entry point of the `edgek8s` command. The sources are TypeScript run by Node's type stripping
-// (Node >= 22.18); on an older Node, re-run with the project's cached Node 24 when it exists.
+// Entry point of the `edgek8s` command. In a checkout (`npx edgek8s` after `npm ci`) it runs the
+// TypeScript sources through Node's type stripping (Node >= 22.18), so there is no build step and
+// no stale output; where there are no sources (a packed or installed copy) it runs the compiled
+// bundle, dist/edgek8s.js (`npm run build -w agent`). The image runs the bundle directly.
+// On an older Node, it re-runs itself with the project's cached Node 24 when it exists.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
@@ -27,5 +31,6 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(result.status ?? 1);
 }
 
-const { run } = await import("../src/cli/main.ts");
-process.exitCode = await run(process.argv.slice(2));
+const here = join(import.meta.dirname, "..");
+const sources = join(here, "src", "cli", "entry.ts");
+await import(pathToFileURL(existsSync(sources) ? sources : join(here, "dist", "edgek8s.js")).href);

@@ -13,3 +13,18 @@ export { edgeDeploymentCrd } from "./crd/crd.ts";
 export { API_VERSION as EDGE_DEPLOYMENT_API_VERSION, KIND as EDGE_DEPLOYMENT_KIND } from "./crd/edgeDeployment.ts";
 export type { EdgeDeploymentSpec, EdgeDeploymentStatus } from "./crd/edgeDeployment.ts";
 export { DEVICE_CREDENTIALS_SECRET, DEVICE_CONNECTION_STRING_KEY } from "./hub/credentials.ts";
+export { targetConditionProblem } from "./releases/condition.ts";
+export type { JsonValue } from "./releases/evaluate.ts";
+export { isLayeredContent, type ModulesContent } from "./releases/merge.ts";
+export {
+  canonicalJson,
+  configurationIdProblem,
+  contentHash12,
+  deviceBucket,
+  labelProblem,
+  releaseId,
+  trackNameProblem,
+} from "./releases/naming.ts";
+export { releasePriority, trackIndexes } from "./releases/priority.ts";
+export { type LimitsProblem, deviceTags, limitsProblems } from "./releases/limits.ts";
+export { type RolloutPlan, parseRolloutPlan } from "./rollout/plan.ts";

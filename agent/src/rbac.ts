@@ -1,6 +1,6 @@
 /**
  * The API rights the agent needs, and no more: it reads EdgeDeployments and writes only their
- * status, manages the kinds it translates to, reads pods for status and records events; and it holds
+ * status, manages the kinds it translates to, reads pods and their warning events for status and records events; and it holds
  * a leader Lease in its own namespace. The Helm chart renders exactly these rules (a test keeps them
  * equal) and the integration tests run the agent with the chart's rendered RBAC.
  */
@@ -18,7 +18,8 @@ export const AGENT_RBAC_RULES = [
     verbs: ["get", "list", "watch", "create", "patch", "update", "delete"],
   },
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
-  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+  // list: the Warning events of pods kubelet cannot prepare, for module status (FailedMount …).
+  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "list"] },
 ] as const;
 
 /** Leader election: the Lease in the agent's own namespace. */
@@ -29,4 +30,16 @@ export const LEADER_ELECTION_RULES = [
 /** Hub mode only (chart value hubBridge.enabled): the hub bridge writes EdgeDeployments from the twin. */
 export const HUB_BRIDGE_RBAC_RULES = [
   { apiGroups: ["edgek8s.io"], resources: ["edgedeployments"], verbs: ["create", "patch", "update"] },
+] as const;
+
+/**
+ * Local stacks only (chart value releaseEngine.enabled, cluster mode): the release engine reads the
+ * EdgeReleases and the namespaces' tags cluster-wide, writes the releases' status and the devices'
+ * EdgeDeployment specs by server-side apply (PATCH). It lists and watches; it never gets one by one.
+ */
+export const RELEASE_ENGINE_RBAC_RULES = [
+  { apiGroups: ["edgek8s.io"], resources: ["edgereleases"], verbs: ["list", "watch"] },
+  { apiGroups: ["edgek8s.io"], resources: ["edgereleases/status"], verbs: ["patch"] },
+  { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+  { apiGroups: ["edgek8s.io"], resources: ["edgedeployments"], verbs: ["patch"] },
 ] as const;

@@ -66,7 +66,7 @@ describe("edgek8s render", () => {
     const result = await cli("render", GATEWAY, "--device", "d1", "--hub", HUB, "-o", "json");
     assert.match(
       result.stderr,
-      /warning: modulesContent\.\$edgeAgent\.properties\.desired\.modules\.opcPublisher\.settings\.createOptions\.HostConfig\.LogConfig: has no Kubernetes equivalent/,
+      /warning: modulesContent\.\$edgeAgent\.properties\.desired\.modules\.opcPublisher\.settings\.createOptions\.HostConfig\.LogConfig: container log drivers and rotation are node settings/,
     );
     assert.doesNotThrow(() => JSON.parse(result.stdout) as unknown);
   });
@@ -113,7 +113,7 @@ describe("edgek8s render", () => {
       }
     ).items;
     assert.equal(
-      items.find((o) => o.kind === "Service" && o.metadata.name === "edgehub")?.spec["type"],
+      items.find((o) => o.kind === "Service" && o.metadata.name === "edgehub-published")?.spec["type"],
       "LoadBalancer",
     );
     const pvc = items.find((o) => o.kind === "PersistentVolumeClaim");
@@ -121,14 +121,19 @@ describe("edgek8s render", () => {
     assert.deepEqual(pvc.spec["resources"], { requests: { storage: "20Gi" } });
   });
 
-  it("rejects an invalid manifest with exit 1 and the JSON path of each problem", async () => {
+  it("rejects an invalid manifest with exit 1 and the JSON path of each problem, on stderr only", async () => {
     const file = tempFile(JSON.stringify(manifest({ schemaVersion: "7.0" })));
     const result = await cli("render", file, "--device", "d1", "--hub", HUB);
     assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
     assert.match(
-      result.stdout,
-      /^modulesContent\.\$edgeAgent\.properties\.desired\.schemaVersion: unknown schema version "7\.0"/,
+      result.stderr,
+      /^modulesContent\.\$edgeAgent\.properties\.desired\.schemaVersion: schema version "7\.0" is not supported/,
     );
+    const real = exec("render", file, "--device", "d1", "--hub", HUB);
+    assert.equal(real.code, 1);
+    assert.equal(real.stdout, "");
+    assert.match(real.stderr, /schemaVersion: schema version "7\.0" is not supported/);
   });
 });
 
@@ -136,10 +141,11 @@ describe("edgek8s validate", () => {
   it("accepts the examples with exit 0 and a summary", async () => {
     const result = await cli("validate", QUICKSTART);
     assert.equal(result.code, 0);
-    assert.match(result.stdout, /deployments\/quickstart\.json: valid \(2 modules, 1 routes, 0 warnings\)/);
+    assert.match(result.stdout, /deployments\/quickstart\.json: valid \(2 modules, 1 routes, 1 warnings\)/);
     const gateway = await cli("validate", GATEWAY);
     assert.equal(gateway.code, 0);
-    assert.match(gateway.stderr, /warning: .*HostConfig\.Devices/);
+    assert.match(gateway.stderr, /warning: .*opcPublisher.*HostConfig\.LogConfig/);
+    assert.doesNotMatch(gateway.stderr, /HostConfig\.Devices/, "a privileged module may open its devices");
   });
 
   for (const c of INVALID_CASES) {
@@ -175,6 +181,18 @@ describe("edgek8s usage errors: exit 2, one line, no stack trace", () => {
     ],
     ["two files", ["validate", QUICKSTART, GATEWAY], /expected one FILE/],
     ["unknown command", ["deploy"], /unknown command "deploy"/],
+    [
+      "release engine in one namespace",
+      ["agent", "-n", "msiot-a-d1", "--release-engine"],
+      /--release-engine needs --all-namespaces/,
+    ],
+    ["release engine with the hub bridge", ["agent", "-A", "--release-engine", "--hub-bridge"], /is for local stacks/],
+    [
+      "bad --release-eval-interval",
+      ["agent", "-A", "--release-engine", "--release-eval-interval", "5 min"],
+      /--release-eval-interval must be a duration such as 0, 30s, 5m or 1h, got "5 min"/,
+    ],
+    ["eval interval alone", ["agent", "-A", "--release-eval-interval", "5m"], /needs --release-engine/],
   ];
   for (const [name, args, message] of cases) {
     it(name, () => {

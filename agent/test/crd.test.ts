@@ -61,6 +61,7 @@ describe("EdgeDeployment CRD", () => {
       modulesReady: true,
       warnings: true,
       lastDesiredStatus: true,
+      readiness: true,
     };
     const specKeys = Object.keys(specFields);
     const statusKeys = Object.keys(statusFields);
@@ -71,7 +72,7 @@ describe("EdgeDeployment CRD", () => {
   it("prints device, ready, modules, desired version and age in kubectl get", () => {
     assert.deepEqual(
       version.additionalPrinterColumns.map((c) => c.name),
-      ["Device", "Ready", "Modules", "Desired Version", "Age"],
+      ["Device", "Ready", "Modules", "Desired Version", "Ready Version", "Age"],
     );
   });
 });

@@ -9,7 +9,7 @@ import { planPass } from "../src/reconcile/plan.ts";
 import { WorkQueue } from "../src/reconcile/queue.ts";
 import { nextConditions } from "../src/status/conditions.ts";
 import { edgeDeploymentStatus } from "../src/status/deploymentStatus.ts";
-import { moduleRuntimeStatus } from "../src/status/moduleStatus.ts";
+import { isStartingUp, moduleRuntimeStatus } from "../src/status/moduleStatus.ts";
 
 describe("WorkQueue", () => {
   it("dedupes waiting keys and never hands out a key twice at once", async () => {
@@ -277,6 +277,42 @@ describe("module runtime status (DESIGN §7)", () => {
     assert.deepEqual([waiting.runtimeStatus, waiting.statusDescription], ["unknown", "no pod yet"]);
   });
 
+  it("a pod kubelet cannot prepare: backoff with its latest Warning event (FailedMount), found by pod uid", () => {
+    const creating = pod({ ready: false, state: { waiting: { reason: "ContainerCreating" } } }, "Pending");
+    creating.metadata = { name: "p", uid: "pod-1", creationTimestamp: "2026-01-01T00:00:00Z" as unknown as Date };
+    const mount = {
+      reason: "FailedMount",
+      message: 'MountVolume.SetUp failed for volume "edgek8s-trust" : secret "edgehub-ca" not found',
+    };
+    assert.ok(isStartingUp(creating));
+    const status = moduleRuntimeStatus(module, "1.0", undefined, [creating], new Map([["pod-1", mount]]));
+    assert.deepEqual([status.runtimeStatus, status.statusDescription], ["backoff", `FailedMount: ${mount.message}`]);
+    const without = moduleRuntimeStatus(module, "1.0", undefined, [creating]);
+    assert.deepEqual([without.runtimeStatus, without.statusDescription], ["backoff", "ContainerCreating"]);
+    const running = pod({ state: { running: {} } });
+    running.metadata = { name: "p", uid: "pod-1" };
+    assert.ok(!isStartingUp(running));
+    assert.equal(
+      moduleRuntimeStatus(module, "1.0", undefined, [running], new Map([["pod-1", mount]])).statusDescription,
+      "running",
+      "an old warning does not describe a pod that runs",
+    );
+  });
+
+  it("a time the API server gives as null is no time (a reconcile must not fail on it)", () => {
+    const crashed = pod({
+      ready: false,
+      restartCount: 1,
+      state: { waiting: { reason: "CrashLoopBackOff" } },
+      lastState: { terminated: { exitCode: 1, startedAt: null, finishedAt: "2026-01-01T00:01:00Z" } },
+    });
+    const status = moduleRuntimeStatus(module, "1.0", undefined, [crashed]);
+    assert.deepEqual(
+      [status.runtimeStatus, status.lastStartTimeUtc, status.lastExitTimeUtc],
+      ["backoff", undefined, "2026-01-01T00:01:00Z"],
+    );
+  });
+
   it("restartCount, times and unhealthy (not ready with a liveness probe)", () => {
     const restarted = moduleRuntimeStatus(module, "1.0", undefined, [
       pod({
@@ -385,6 +421,7 @@ describe("EdgeDeployment status", () => {
         modules: modules.map((m) => ({ ...m, version: "1.0" })),
         warnings: [],
         deployments: new Map([["beta", deploymentOf("beta", 0)]]),
+        expectedHashes: new Map(),
         pods: new Map([["beta", [unschedulable]]]),
         waitingFor: ["alpha"],
         applyError: undefined,

@@ -5,19 +5,18 @@ import {
   DEVICE,
   HUB_HOST,
   NAMESPACE,
-  claim,
   container,
   deployment,
   envOf,
+  hasObject,
+  one,
   podSpec,
+  problems,
   render,
   secret,
   service,
   warningsAbout,
 } from "./fixtures/render.ts";
-
-const one = (createOptions: unknown, extra: Record<string, unknown> = {}, image = "contoso.azurecr.io/sensor:2.1") =>
-  render(manifest({ modules: { sensor: userModule(image, createOptions, extra) } }));
 
 describe("translate: the quickstart (edgeHub + SimulatedTemperatureSensor)", () => {
   const t = render(readExample("quickstart.json"));
@@ -49,29 +48,36 @@ describe("translate: the quickstart (edgeHub + SimulatedTemperatureSensor)", () 
     assert.equal(d.metadata.annotations?.["edgek8s.io/module-id"], "SimulatedTemperatureSensor");
   });
 
-  it("serves edgeHub's bound ports on a Service named edgehub", () => {
-    const s = service(t, "edgehub");
+  it("names edgeHub `edgehub` on the device network (headless) and publishes its bound ports separately", () => {
+    const name = service(t, "edgehub");
+    assert.equal(name.spec?.clusterIP, "None");
+    assert.equal(name.spec.publishNotReadyAddresses, true);
+    assert.deepEqual(name.spec.selector, { "edgek8s.io/device": DEVICE, "edgek8s.io/module": "edgehub" });
+    const published = service(t, "edgehub-published");
     assert.deepEqual(
-      s.spec?.ports?.map((p) => [p.name, p.port, p.targetPort, p.protocol]),
+      published.spec?.ports?.map((p) => [p.name, p.port, p.targetPort, p.protocol]),
       [
         ["tcp-443", 443, 443, "TCP"],
         ["tcp-5671", 5671, 5671, "TCP"],
         ["tcp-8883", 8883, 8883, "TCP"],
       ],
     );
-    assert.equal(s.spec.type, "ClusterIP");
-    assert.deepEqual(s.spec.selector, { "edgek8s.io/device": DEVICE, "edgek8s.io/module": "edgehub" });
+    assert.equal(published.spec.type, "ClusterIP");
+    assert.deepEqual(published.spec.selector, name.spec.selector);
   });
 
-  it("injects the IOTEDGE_* variables; the gateway host only for user modules", () => {
+  it("injects the runtime's variables: the gateway host for user modules, EdgeDeviceHostName for edgeHub", () => {
     assert.deepEqual(envOf(t, "simulatedtemperaturesensor"), {
+      RuntimeLogLevel: "Information",
       IOTEDGE_IOTHUBHOSTNAME: HUB_HOST,
       IOTEDGE_DEVICEID: DEVICE,
       IOTEDGE_MODULEID: "SimulatedTemperatureSensor",
       IOTEDGE_GATEWAYHOSTNAME: "edgehub",
     });
     assert.equal(envOf(t, "edgehub")["IOTEDGE_MODULEID"], "$edgeHub");
+    assert.equal(envOf(t, "edgehub")["EdgeDeviceHostName"], "edgehub");
     assert.equal("IOTEDGE_GATEWAYHOSTNAME" in envOf(t, "edgehub"), false);
+    assert.equal("IOTEDGE_WORKLOADURI" in envOf(t, "edgehub"), false);
   });
 
   it("gives each module a ServiceAccount with no token and no API rights", () => {
@@ -89,14 +95,42 @@ describe("translate: the quickstart (edgeHub + SimulatedTemperatureSensor)", () 
   it("orders objects by kind, then name, and is deterministic", () => {
     assert.deepEqual(
       t.objects.map((o) => o.kind),
-      ["ServiceAccount", "ServiceAccount", "Service", "Deployment", "Deployment"],
+      ["ServiceAccount", "ServiceAccount", "Service", "Service", "Service", "Deployment", "Deployment"],
     );
     assert.deepEqual(render(readExample("quickstart.json")), t);
   });
 });
 
-describe("translate: createOptions rules", () => {
-  it("a gateway edgeHub: PortBindings 8883/5671/443 with other host ports, and the default service type", () => {
+describe("translate: Docker-network parity (every module by its name, on every port)", () => {
+  it("gives every module a headless Service named after it, ports or not, listing the ports it knows", () => {
+    const t = render(
+      manifest({
+        modules: {
+          rtspsim: userModule("mcr.microsoft.com/lva-utilities/rtspsim-live555:1.2"),
+          classifier: userModule("contoso.azurecr.io/classifier:1", { ExposedPorts: { "80/tcp": {}, "53/udp": {} } }),
+        },
+      }),
+    );
+    const rtsp = service(t, "rtspsim");
+    assert.equal(rtsp.spec?.clusterIP, "None");
+    assert.equal(rtsp.spec.ports, undefined);
+    assert.equal(hasObject(t, "Service", "rtspsim-published"), false);
+    assert.deepEqual(
+      service(t, "classifier").spec?.ports?.map((p) => [p.name, p.port, p.protocol]),
+      [
+        ["udp-53", 53, "UDP"],
+        ["tcp-80", 80, "TCP"],
+      ],
+    );
+  });
+
+  it("edgeHub answers as edgehub on 5671/8883/443 with no PortBindings at all", () => {
+    const t = render(manifest({ edgeHubCreateOptions: {} }));
+    assert.equal(service(t, "edgehub").spec?.clusterIP, "None");
+    assert.equal(hasObject(t, "Service", "edgehub-published"), false);
+  });
+
+  it("PortBindings are the published Service: HostPort → port, container port → targetPort, configured type", () => {
     const t = render(
       manifest({
         edgeHubCreateOptions: {
@@ -104,14 +138,14 @@ describe("translate: createOptions rules", () => {
             PortBindings: {
               "8883/tcp": [{ HostPort: "18883" }],
               "5671/tcp": [{ HostPort: "5671" }],
-              "443/tcp": [{ HostPort: "8443" }],
+              "443/tcp": [{ HostPort: 8443 }],
             },
           },
         },
       }),
       { serviceType: "LoadBalancer" },
     );
-    const s = service(t, "edgehub");
+    const s = service(t, "edgehub-published");
     assert.equal(s.spec?.type, "LoadBalancer");
     assert.deepEqual(
       s.spec.ports?.map((p) => [p.port, p.targetPort]),
@@ -123,235 +157,82 @@ describe("translate: createOptions rules", () => {
     );
     assert.deepEqual(
       container(t, "edgehub").ports?.map((p) => p.containerPort),
-      [8883, 5671, 443],
+      [443, 5671, 8883],
     );
+    assert.equal(service(t, "edgehub").spec?.clusterIP, "None");
   });
 
-  it("ExposedPorts only → ClusterIP; serviceOptions.type wins", () => {
-    assert.equal(service(one({ ExposedPorts: { "9090/tcp": {}, "53/udp": {} } }), "sensor").spec?.type, "ClusterIP");
+  it("k8s-experimental.serviceOptions sets the published type (any case) and loadBalancerIP", () => {
     const t = one({
       HostConfig: { PortBindings: { "80/tcp": [{ HostPort: "80" }] } },
-      "k8s-experimental": { serviceOptions: { type: "NodePort", loadBalancerIP: "10.0.0.9" } },
+      "k8s-experimental": { ServiceOptions: { Type: "loadbalancer", LoadBalancerIP: "10.0.0.9" } },
     });
-    assert.equal(service(t, "sensor").spec?.type, "NodePort");
-    assert.equal(service(t, "sensor").spec?.loadBalancerIP, "10.0.0.9");
-    assert.deepEqual(service(one({ ExposedPorts: { "53/udp": {} } }), "sensor").spec?.ports, [
-      { name: "udp-53", port: 53, targetPort: 53, protocol: "UDP" },
-    ]);
+    assert.equal(service(t, "sensor-published").spec?.type, "LoadBalancer");
+    assert.equal(service(t, "sensor-published").spec?.loadBalancerIP, "10.0.0.9");
   });
 
-  it("no ports → no Service", () => {
-    assert.equal(
-      one({}).objects.some((o) => o.kind === "Service" && o.metadata.name === "sensor"),
-      false,
-    );
-  });
-
-  it("Binds: host paths → hostPath DirectoryOrCreate; named volumes → a claim named after the source", () => {
-    const t = one({ HostConfig: { Binds: ["/var/lib/sensor:/data:ro", "sensor_cache:/cache"] } });
-    const spec = podSpec(t, "sensor");
-    assert.deepEqual(spec.volumes, [
-      { name: "host-0", hostPath: { path: "/var/lib/sensor", type: "DirectoryOrCreate" } },
-      { name: "data-1", persistentVolumeClaim: { claimName: "sensor-cache" } },
-    ]);
-    assert.deepEqual(container(t, "sensor").volumeMounts, [
-      { name: "host-0", mountPath: "/data", readOnly: true },
-      { name: "data-1", mountPath: "/cache" },
-    ]);
-    const pvc = claim(t, "sensor-cache");
-    assert.deepEqual(pvc.spec?.accessModes, ["ReadWriteOnce"]);
-    assert.deepEqual(pvc.spec.resources?.requests, { storage: "1Gi" });
-    assert.equal(pvc.metadata.annotations?.["edgek8s.io/volume-source"], "sensor_cache");
-    assert.equal(pvc.metadata.annotations["edgek8s.io/pvc-retention"], "Retain");
-    assert.deepEqual(deployment(t, "sensor").spec?.strategy, { type: "Recreate" });
-  });
-
-  it("Mounts: bind, volume (configured size and class), tmpfs; one claim per volume shared by modules", () => {
-    const mounts = {
-      HostConfig: {
-        Mounts: [
-          { Type: "volume", Source: "shared", Target: "/shared" },
-          { Type: "tmpfs", Target: "/run", TmpfsOptions: { SizeBytes: 1048576 } },
-          { Type: "bind", Source: "/etc/ssl", Target: "/certs", ReadOnly: true },
-        ],
-      },
-    };
-    const t = render(
-      manifest({
-        modules: { a: userModule("x/a:1", mounts), b: userModule("x/b:1", { HostConfig: { Binds: ["shared:/in"] } }) },
-      }),
-      { volumeSize: "5Gi", storageClassName: "local-path" },
-    );
-    const claims = t.objects.filter((o) => o.kind === "PersistentVolumeClaim");
-    assert.equal(claims.length, 1);
-    assert.equal(claim(t, "shared").spec?.storageClassName, "local-path");
-    assert.deepEqual(claim(t, "shared").spec?.resources?.requests, { storage: "5Gi" });
-    assert.deepEqual(podSpec(t, "a").volumes?.[1], {
-      name: "scratch-1",
-      emptyDir: { medium: "Memory", sizeLimit: "1048576" },
-    });
-    assert.deepEqual(podSpec(t, "a").volumes?.[2], {
-      name: "host-2",
-      hostPath: { path: "/etc/ssl", type: "DirectoryOrCreate" },
-    });
-  });
-
-  it("RWX claims keep the rolling update strategy; k8s-experimental.strategy wins", () => {
-    const t = render(manifest({ modules: { a: userModule("x/a:1", { HostConfig: { Binds: ["v:/v"] } }) } }), {
-      volumeAccessMode: "ReadWriteMany",
-    });
-    assert.equal(deployment(t, "a").spec?.strategy, undefined);
-    assert.deepEqual(
-      deployment(
-        one({ "k8s-experimental": { strategy: { type: "RollingUpdate" } }, HostConfig: { Binds: ["v:/v"] } }),
-        "sensor",
-      ).spec?.strategy,
-      { type: "RollingUpdate" },
-    );
-  });
-
-  it("Tmpfs, anonymous Volumes and ShmSize → emptyDir", () => {
+  it("Docker network aliases are more names for the module; a Docker network of its own is reported", () => {
     const t = one({
-      Volumes: { "/scratch": {} },
-      HostConfig: { Tmpfs: { "/tmp": "rw,noexec,size=64m" }, ShmSize: 268435456 },
-    });
-    assert.deepEqual(podSpec(t, "sensor").volumes, [
-      { name: "scratch-0", emptyDir: { medium: "Memory", sizeLimit: "67108864" } },
-      { name: "scratch-1", emptyDir: {} },
-      { name: "dshm", emptyDir: { medium: "Memory", sizeLimit: "268435456" } },
-    ]);
-    assert.deepEqual(
-      container(t, "sensor").volumeMounts?.map((m) => m.mountPath),
-      ["/tmp", "/scratch", "/dev/shm"],
-    );
-  });
-
-  it("Memory, NanoCpus, CpuQuota/CpuPeriod, MemoryReservation, CpuShares → resources; k8s-experimental.resources overrides", () => {
-    assert.deepEqual(
-      container(
-        one({ HostConfig: { Memory: 268435456, NanoCpus: 250000000, MemoryReservation: 134217728, CpuShares: 512 } }),
-        "sensor",
-      ).resources,
-      {
-        limits: { memory: "268435456", cpu: "250m" },
-        requests: { memory: "134217728", cpu: "500m" },
+      NetworkingConfig: {
+        EndpointsConfig: { "azure-iot-edge": { Aliases: ["scanner.plant.local", "sensor"] }, plantnet: {} },
       },
+    });
+    assert.equal(service(t, "scanner-plant-local").spec?.clusterIP, "None");
+    assert.deepEqual(service(t, "scanner-plant-local").spec?.selector, service(t, "sensor").spec?.selector);
+    assert.match(
+      warningsAbout(t, "EndpointsConfig.plantnet")[0] ?? "",
+      /Docker network "plantnet" does not exist on Kubernetes/,
     );
-    assert.deepEqual(container(one({ HostConfig: { CpuQuota: 50000, CpuPeriod: 100000 } }), "sensor").resources, {
-      limits: { cpu: "500m" },
-    });
-    const override = one({
-      HostConfig: { Memory: 1 },
-      "k8s-experimental": { resources: { limits: { memory: "128Mi", "vendor.example/fpga": 1 } } },
-    });
-    assert.deepEqual(container(override, "sensor").resources, {
-      limits: { memory: "128Mi", "vendor.example/fpga": "1" },
-    });
-    assert.equal(container(one({}), "sensor").resources, undefined);
-  });
-
-  it("Privileged, CapAdd/CapDrop (CAP_ prefix dropped), ReadonlyRootfs, User → securityContext", () => {
-    assert.deepEqual(
-      container(
-        one({
-          User: "1000:2000",
-          HostConfig: {
-            Privileged: true,
-            CapAdd: ["CAP_NET_ADMIN", "SYS_TIME"],
-            CapDrop: ["ALL"],
-            ReadonlyRootfs: true,
+    assert.match(
+      problems(
+        manifest({
+          modules: {
+            a: userModule("x/a:1", { NetworkingConfig: { EndpointsConfig: { "azure-iot-edge": { Aliases: ["b"] } } } }),
+            b: userModule("x/b:1"),
           },
         }),
-        "sensor",
-      ).securityContext,
-      {
-        runAsUser: 1000,
-        runAsGroup: 2000,
-        privileged: true,
-        readOnlyRootFilesystem: true,
-        capabilities: { add: ["NET_ADMIN", "SYS_TIME"], drop: ["ALL"] },
-      },
+      ).join(),
+      /network alias "b" of "a" and module id "b" both become the Kubernetes name "b"/,
     );
-    const named = one({ User: "app" });
-    assert.equal(container(named, "sensor").securityContext, undefined);
-    assert.match(warningsAbout(named, "createOptions.User")[0] ?? "", /not numeric/);
   });
 
-  it("host network, IPC and PID → pod host namespaces, ClusterFirstWithHostNet, Recreate", () => {
-    const t = one({ HostConfig: { NetworkMode: "host", IpcMode: "host", PidMode: "host" } });
-    const spec = podSpec(t, "sensor");
-    assert.equal(spec.hostNetwork, true);
-    assert.equal(spec.hostIPC, true);
-    assert.equal(spec.hostPID, true);
-    assert.equal(spec.dnsPolicy, "ClusterFirstWithHostNet");
-    assert.deepEqual(deployment(t, "sensor").spec?.strategy, { type: "Recreate" });
-    assert.equal(podSpec(one({ HostConfig: { NetworkMode: "azure-iot-edge" } }), "sensor").hostNetwork, undefined);
-    assert.equal(warningsAbout(one({ HostConfig: { NetworkMode: "azure-iot-edge" } }), "NetworkMode").length, 0);
+  it("warns that HostIp cannot be honoured, naming the binding", () => {
+    const t = one({ HostConfig: { PortBindings: { "1680/udp": [{ HostPort: "1680", HostIp: "172.17.0.1" }] } } });
+    assert.match(warningsAbout(t, "PortBindings.1680/udp[0].HostIp")[0] ?? "", /cannot publish on one host address/);
+    assert.equal(
+      warningsAbout(one({ HostConfig: { PortBindings: { "80/tcp": [{ HostIp: "0.0.0.0" }] } } }), "HostIp").length,
+      0,
+    );
+  });
+
+  it("warns when a module id is not a DNS name, naming the name that resolves", () => {
+    const t = render(
+      manifest({ modules: { OPC_Publisher: userModule("mcr.microsoft.com/iotedge/opc-publisher:2.9") } }),
+    );
+    assert.ok(service(t, "opc-publisher"));
     assert.match(
-      warningsAbout(one({ HostConfig: { NetworkMode: "container:other" } }), "NetworkMode")[0] ?? "",
-      /no Kubernetes equivalent/,
+      warningsAbout(t, "modules.OPC_Publisher")[0] ?? "",
+      /module id "OPC_Publisher" is not a DNS name: other modules reach it as "opc-publisher"/,
+    );
+    assert.equal(warningsAbout(render(manifest()), "SimulatedTemperatureSensor").length, 0);
+  });
+
+  it("refuses a module whose name takes another module's published Service name", () => {
+    assert.match(
+      problems(
+        manifest({
+          modules: {
+            web: userModule("a/web:1", { HostConfig: { PortBindings: { "80/tcp": [{ HostPort: "80" }] } } }),
+            "web-published": userModule("a/other:1"),
+          },
+        }),
+      ).join("\n"),
+      /the published Service of "web" and module id "web-published" both become the Kubernetes name "web-published"|module id "web-published" and the published Service of "web"/,
     );
   });
+});
 
-  it("Healthcheck → liveness probe (CMD, CMD-SHELL, NONE, Docker defaults)", () => {
-    const probe = container(
-      one({
-        Healthcheck: {
-          Test: ["CMD-SHELL", "curl -f http://localhost/ || exit 1"],
-          Interval: 15000000000,
-          Timeout: 1500000000,
-          Retries: 5,
-          StartPeriod: 20000000000,
-        },
-      }),
-      "sensor",
-    ).livenessProbe;
-    assert.deepEqual(probe, {
-      exec: { command: ["/bin/sh", "-c", "curl -f http://localhost/ || exit 1"] },
-      periodSeconds: 15,
-      timeoutSeconds: 2,
-      failureThreshold: 5,
-      initialDelaySeconds: 20,
-    });
-    assert.deepEqual(
-      container(one({ Healthcheck: { Test: ["CMD", "/bin/check", "--quick"] } }), "sensor").livenessProbe,
-      { exec: { command: ["/bin/check", "--quick"] }, periodSeconds: 30, timeoutSeconds: 30, failureThreshold: 3 },
-    );
-    assert.equal(container(one({ Healthcheck: { Test: ["NONE"] } }), "sensor").livenessProbe, undefined);
-  });
-
-  it("k8s-experimental: volumes, nodeSelector, securityContext, tolerations, affinity", () => {
-    const t = one({
-      "k8s-experimental": {
-        volumes: [
-          {
-            volume: { name: "config", configMap: { name: "module-config" } },
-            volumeMounts: [{ name: "config", mountPath: "/etc/module", readOnly: true }],
-          },
-        ],
-        nodeSelector: { "node-role.example/edge": "true" },
-        securityContext: { runAsNonRoot: true, fsGroup: 2000 },
-        tolerations: [{ key: "dedicated", operator: "Equal", value: "edge", effect: "NoSchedule" }],
-        affinity: {
-          nodeAffinity: {
-            requiredDuringSchedulingIgnoredDuringExecution: {
-              nodeSelectorTerms: [{ matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] }],
-            },
-          },
-        },
-      },
-    });
-    const spec = podSpec(t, "sensor");
-    assert.deepEqual(spec.volumes, [{ name: "config", configMap: { name: "module-config" } }]);
-    assert.deepEqual(container(t, "sensor").volumeMounts, [
-      { name: "config", mountPath: "/etc/module", readOnly: true },
-    ]);
-    assert.deepEqual(spec.nodeSelector, { "node-role.example/edge": "true" });
-    assert.deepEqual(spec.securityContext, { runAsNonRoot: true, fsGroup: 2000 });
-    assert.equal(spec.tolerations?.[0]?.key, "dedicated");
-    assert.ok(spec.affinity?.nodeAffinity);
-  });
-
+describe("translate: module settings", () => {
   it("registry credentials → one dockerconfigjson Secret per registry, referenced by images from that registry", () => {
     const t = render(
       manifest({
@@ -397,99 +278,32 @@ describe("translate: createOptions rules", () => {
     );
   });
 
-  it("Docker Labels → pod and Service annotations; invalid keys reported", () => {
-    const t = one({ ExposedPorts: { "80/tcp": {} }, Labels: { "com.contoso.line": "3", "bad key!": "x" } });
-    assert.equal(deployment(t, "sensor").spec?.template.metadata?.annotations?.["com.contoso.line"], "3");
-    assert.equal(service(t, "sensor").metadata.annotations?.["com.contoso.line"], "3");
-    assert.match(warningsAbout(t, "Labels.bad key!")[0] ?? "", /not a valid Kubernetes annotation key/);
-  });
-
-  it("env: createOptions Env < module env < injected; ':' rewritten to '__' with a warning", () => {
-    const t = one(
-      { Env: ["A=from-create", "B=create", "IOTEDGE_DEVICEID=spoofed", "EMPTY"] },
-      { env: { B: { value: "module" }, "Logging:LogLevel:Default": { value: "Debug" } } },
-    );
-    const env = envOf(t, "sensor");
-    assert.equal(env["A"], "from-create");
-    assert.equal(env["B"], "module");
-    assert.equal(env["EMPTY"], "");
-    assert.equal(env["IOTEDGE_DEVICEID"], DEVICE);
-    assert.equal(env["Logging__LogLevel__Default"], "Debug");
-    assert.equal("Logging:LogLevel:Default" in env, false);
-    assert.match(warningsAbout(t, "env.Logging:LogLevel:Default")[0] ?? "", /renamed to Logging__LogLevel__Default/);
-    assert.equal(container(t, "sensor").env?.filter((e) => e.name === "IOTEDGE_DEVICEID").length, 1);
-  });
-
-  it("Entrypoint/Cmd/WorkingDir/Hostname/StopTimeout/ExtraHosts/Sysctls → container and pod fields", () => {
+  it("Docker Labels → pod and Service annotations; keys Kubernetes refuses are rewritten, not dropped", () => {
     const t = one({
-      Entrypoint: ["/app/run"],
-      Cmd: "--port 80 --verbose",
-      WorkingDir: "/app",
-      Hostname: "sensor-1",
-      StopTimeout: 45,
-      HostConfig: { ExtraHosts: ["plc:10.0.0.5", "plc-alias:10.0.0.5"], Sysctls: { "net.ipv4.ip_forward": "1" } },
+      ExposedPorts: { "80/tcp": {} },
+      Labels: { "com.contoso.line": "3", "bad key!": "x", "Team/Owner": "ops" },
     });
-    const c = container(t, "sensor");
-    assert.deepEqual(c.command, ["/app/run"]);
-    assert.deepEqual(c.args, ["--port", "80", "--verbose"]);
-    assert.equal(c.workingDir, "/app");
-    const spec = podSpec(t, "sensor");
-    assert.equal(spec.hostname, "sensor-1");
-    assert.equal(spec.terminationGracePeriodSeconds, 45);
-    assert.deepEqual(spec.hostAliases, [{ ip: "10.0.0.5", hostnames: ["plc", "plc-alias"] }]);
-    assert.deepEqual(spec.securityContext, {
-      seccompProfile: { type: "RuntimeDefault" },
-      sysctls: [{ name: "net.ipv4.ip_forward", value: "1" }],
-    });
+    const annotations = deployment(t, "sensor").spec?.template.metadata?.annotations ?? {};
+    assert.equal(annotations["com.contoso.line"], "3");
+    assert.equal(annotations["bad_key"], "x");
+    assert.equal(annotations["team/Owner"], "ops");
+    assert.equal(service(t, "sensor").metadata.annotations?.["com.contoso.line"], "3");
+    assert.match(warningsAbout(t, "Labels.bad key!")[0] ?? "", /written as "bad_key"/);
   });
 
   it("imagePullPolicy: on-create → IfNotPresent, never → Never", () => {
     assert.equal(container(one({}), "sensor").imagePullPolicy, "IfNotPresent");
     assert.equal(container(one({}, { imagePullPolicy: "never" }), "sensor").imagePullPolicy, "Never");
   });
-});
 
-describe("translate: what cannot be honoured is reported", () => {
-  it("unmapped createOptions fields are warnings with their path", () => {
-    const t = one({
-      StopSignal: "SIGINT",
-      Tty: true,
-      HostConfig: { LogConfig: { Type: "json-file" }, RestartPolicy: { Name: "always" } },
-    });
-    assert.deepEqual(
-      t.warnings.map((w) => w.path.replace(/^.*\.modules\.sensor\./, "")),
-      [
-        "settings.createOptions.StopSignal",
-        "settings.createOptions.Tty",
-        "settings.createOptions.HostConfig.LogConfig",
-        "settings.createOptions.HostConfig.RestartPolicy",
-      ],
-    );
-  });
-
-  it("Devices are reported unless a device plugin resource is requested", () => {
-    const devices = {
-      HostConfig: {
-        Devices: [{ PathOnHost: "/dev/ttyUSB0", PathInContainer: "/dev/ttyUSB0", CgroupPermissions: "rwm" }],
-      },
-    };
-    assert.match(warningsAbout(one(devices), "Devices")[0] ?? "", /device plugin/);
-    assert.equal(
-      warningsAbout(
-        one({ ...devices, "k8s-experimental": { resources: { limits: { "serial.example/tty": 1 } } } }),
-        "Devices",
-      ).length,
-      0,
-    );
-  });
-
-  it("restart policies a Deployment cannot honour are reported", () => {
+  it("restart policies a Deployment cannot honour are reported; no restartPolicy means on-unhealthy", () => {
     assert.match(warningsAbout(one({}, { restartPolicy: "never" }), "restartPolicy")[0] ?? "", /after any exit/);
     assert.match(warningsAbout(one({}, { restartPolicy: "on-failure" }), "restartPolicy")[0] ?? "", /after any exit/);
     assert.match(
       warningsAbout(one({}, { restartPolicy: "on-unhealthy" }), "restartPolicy")[0] ?? "",
       /without a Healthcheck/,
     );
+    assert.match(warningsAbout(one({}, { restartPolicy: undefined }), "restartPolicy")[0] ?? "", /"on-unhealthy"/);
     assert.equal(
       warningsAbout(one({ Healthcheck: { Test: ["CMD", "true"] } }, { restartPolicy: "on-unhealthy" }), "restartPolicy")
         .length,

@@ -1,14 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import { deviceNamespace } from "@edgek8s/agent";
+import * as k8s from "@pulumi/kubernetes";
+import { deviceNamespace, deviceTags } from "@edgek8s/agent";
+import { AGENT_CHART, AGENT_RELEASE, agentChartDigest, agentReleaseDescription } from "../chart.ts";
 import { type StackConfig, hubHostName } from "../config.ts";
 import type { DesiredDocuments } from "../manifests.ts";
 import { deviceNamespaceObjects } from "../namespace.ts";
 import { agentReleaseValues, deviceCredentialsSecret, edgeDeploymentObject } from "../objects.ts";
 import { DeviceIdentity } from "../providers/deviceIdentity.ts";
-import { HelmRelease } from "../providers/helmRelease.ts";
-import { KubeObject } from "../providers/kubeObject.ts";
-import { AGENT_CHART, AGENT_RELEASE, type EdgeCluster, agentChartDigest } from "./cluster.ts";
+import type { TagValue } from "../providers/deviceTags.ts";
+import { AGENT_RELEASE_TIMEOUT_SECONDS, type EdgeCluster } from "./cluster.ts";
 import type { EdgeHub } from "./hub.ts";
+import { kubeObject } from "./kubeObject.ts";
 
 export interface EdgeDeviceArgs {
   readonly config: StackConfig;
@@ -29,6 +31,8 @@ export class EdgeDevice extends pulumi.ComponentResource {
   readonly namespace: string;
   /** The device's own connection string (secret); undefined without Azure. */
   readonly connectionString: pulumi.Output<string> | undefined;
+  /** Its IoT Hub identity; undefined without Azure. */
+  readonly identity: DeviceIdentity | undefined;
 
   constructor(deviceId: string, args: EdgeDeviceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("edgek8s:index:EdgeDevice", deviceId, {}, opts);
@@ -37,69 +41,63 @@ export class EdgeDevice extends pulumi.ComponentResource {
     if (!device) throw new Error(`EdgeDevice: device "${deviceId}" is not in the stack configuration`);
     this.deviceId = deviceId;
     this.namespace = deviceNamespace(hubHostName(config), deviceId);
-    const connection = { kubeconfig: cluster.kubeconfig, context: cluster.context };
+    const on = { parent: this, provider: cluster.provider };
 
     const [namespaceObject, ...contents] = deviceNamespaceObjects(config, deviceId);
     if (!namespaceObject) throw new Error("deviceNamespaceObjects returned no Namespace");
-    const namespace = new KubeObject(
-      `${deviceId}-namespace`,
-      { ...connection, object: namespaceObject },
-      { parent: this },
-    );
-    const inNamespace = { parent: this, dependsOn: [namespace] };
+    const namespace = kubeObject(`${deviceId}-namespace`, namespaceObject, {
+      ...on,
+      dependsOn: [cluster.namespaceGuard],
+    });
+    const inNamespace = { ...on, dependsOn: [namespace] };
     for (const object of contents) {
-      new KubeObject(
-        `${deviceId}-${object.kind.toLowerCase()}-${object.metadata.name}`,
-        { ...connection, object },
-        inNamespace,
-      );
+      kubeObject(`${deviceId}-${object.kind.toLowerCase()}-${object.metadata.name}`, object, inNamespace);
     }
 
-    if (hub.registryConnectionString !== undefined) {
+    if (hub.registryConnectionString !== undefined && hub.serviceConnectionString !== undefined) {
       const identity = new DeviceIdentity(
         `${deviceId}-identity`,
         {
           hubConnectionString: hub.registryConnectionString,
+          twinConnectionString: hub.serviceConnectionString,
           hubHostName: hub.hostName,
           deviceId,
-          tags: device.tags ?? {},
+          // The stack's tags and the rollout bucket (`tags.edgek8s.bucket`, ROLLOUT.md §B1).
+          tags: deviceTags(deviceId, device.tags ?? {}) as Record<string, TagValue>,
         },
         { parent: this },
       );
+      this.identity = identity;
       this.connectionString = identity.connectionString;
-      new KubeObject(
+      kubeObject(
         `${deviceId}-credentials`,
-        {
-          ...connection,
-          object: identity.connectionString.apply((cs) => deviceCredentialsSecret(config, deviceId, cs)),
-          secret: true,
-        },
+        deviceCredentialsSecret(config, deviceId, pulumi.secret(identity.connectionString)),
         inNamespace,
       );
     } else {
+      this.identity = undefined;
       this.connectionString = undefined;
     }
 
     if (args.manifest !== undefined) {
-      new KubeObject(
-        `${deviceId}-edgedeployment`,
-        { ...connection, object: edgeDeploymentObject(config, deviceId, args.manifest) },
-        { parent: this, dependsOn: [namespace, cluster.crd] },
-      );
+      kubeObject(`${deviceId}-edgedeployment`, edgeDeploymentObject(config, deviceId, args.manifest), {
+        ...on,
+        dependsOn: [namespace, cluster.crd],
+      });
     }
 
     if (cluster.agent.mode === "device") {
-      new HelmRelease(
+      new k8s.helm.v3.Release(
         `${deviceId}-agent`,
         {
-          ...connection,
           name: AGENT_RELEASE,
           namespace: this.namespace,
           chart: AGENT_CHART,
-          chartDigest: agentChartDigest(),
+          description: agentReleaseDescription(agentChartDigest()),
           values: agentReleaseValues(cluster.agent, config.hub.mode, this.namespace),
+          timeout: AGENT_RELEASE_TIMEOUT_SECONDS,
         },
-        { parent: this, dependsOn: [namespace, cluster.crd] },
+        { ...on, dependsOn: [namespace, cluster.crd] },
       );
     }
     this.registerOutputs({ namespace: this.namespace, connectionString: this.connectionString });

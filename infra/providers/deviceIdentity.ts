@@ -1,47 +1,30 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DeviceIdentityInputs, DeviceIdentityOutputs, TagValue } from "./deviceIdentityOps.ts";
+import { hubProvider } from "./hubProvider.ts";
 
-/** Imported by name when a method runs (see kubeObject.ts for why); the SDK likewise. */
-const OPS = "@edgek8s/infra/providers/deviceIdentityOps.ts";
-
-type Ops = typeof import("./deviceIdentityOps.ts");
-
-async function load(): Promise<{ ops: Ops; registry: (cs: string) => import("azure-iothub").Registry }> {
-  const ops = (await import(OPS)) as Ops;
-  // A CommonJS package whose exports Node cannot name statically: take the default export.
-  const { Registry } = (await import("azure-iothub")).default;
-  return { ops, registry: (cs) => Registry.fromConnectionString(cs) };
-}
-
-const provider: pulumi.dynamic.ResourceProvider = {
-  async diff(_id: string, olds: DeviceIdentityOutputs, news: DeviceIdentityInputs) {
-    const ops = (await import(OPS)) as Ops;
-    return ops.diffDeviceIdentity(olds, news);
-  },
-  async create(inputs: DeviceIdentityInputs) {
-    const { ops, registry } = await load();
-    const outs = await ops.createDevice(registry(inputs.hubConnectionString), inputs);
-    return { id: inputs.deviceId, outs };
-  },
-  async update(_id: string, _olds: DeviceIdentityOutputs, news: DeviceIdentityInputs) {
-    const { ops, registry } = await load();
-    return { outs: await ops.updateDevice(registry(news.hubConnectionString), news) };
-  },
-  async delete(_id: string, props: DeviceIdentityOutputs) {
-    const { ops, registry } = await load();
-    await ops.deleteDevice(registry(props.hubConnectionString), props.deviceId);
-  },
-};
+/** Its work is deviceIdentityOps.ts, loaded by package name when a method runs (hubProvider.ts). */
+const provider = hubProvider<DeviceIdentityInputs, DeviceIdentityOutputs>(
+  "@edgek8s/infra/providers/deviceIdentityOps.ts",
+);
 
 export interface DeviceIdentityArgs {
+  /** registryReadWrite connection string: the identity registry (RegistryRead + RegistryWrite). */
   readonly hubConnectionString: pulumi.Input<string>;
+  /** service connection string: the twin's tags (ServiceConnect). */
+  readonly twinConnectionString: pulumi.Input<string>;
   readonly hubHostName: pulumi.Input<string>;
   readonly deviceId: pulumi.Input<string>;
   readonly tags?: pulumi.Input<Record<string, TagValue>>;
 }
 
 /** Keys and connection strings that never leave the state unencrypted. */
-export const DEVICE_IDENTITY_SECRETS = ["hubConnectionString", "primaryKey", "secondaryKey", "connectionString"];
+export const DEVICE_IDENTITY_SECRETS = [
+  "hubConnectionString",
+  "twinConnectionString",
+  "primaryKey",
+  "secondaryKey",
+  "connectionString",
+];
 
 /** An IoT Edge device identity in IoT Hub, with hub-generated SAS keys and twin tags. */
 export class DeviceIdentity extends pulumi.dynamic.Resource {
@@ -57,9 +40,12 @@ export class DeviceIdentity extends pulumi.dynamic.Resource {
       name,
       {
         hubConnectionString: pulumi.secret(args.hubConnectionString),
+        twinConnectionString: pulumi.secret(args.twinConnectionString),
         hubHostName: args.hubHostName,
         deviceId: args.deviceId,
         tags: args.tags ?? {},
+        // Marks the identity as this stack's, so a run that fails between create and tags is adopted.
+        owner: `${pulumi.getProject()}/${pulumi.getStack()}`,
         primaryKey: undefined,
         secondaryKey: undefined,
         connectionString: undefined,

@@ -77,7 +77,7 @@ describe("stack configuration", () => {
     [
       "an unknown top-level key",
       (v) => (v["devcies"] = {}),
-      /^edgek8s:devcies: unknown key; known keys: hub, clusters, devices, namespaceDefaults$/,
+      /^edgek8s:devcies: unknown key; known keys: hub, clusters, devices, namespaceDefaults, tracks, rollout$/,
     ],
     [
       "a Basic IoT Hub tier",
@@ -88,8 +88,18 @@ describe("stack configuration", () => {
     ["no cluster", (v) => (v["clusters"] = {}), /^edgek8s:clusters: needs at least one cluster$/],
     [
       "tags over IoT Hub's 8 KB",
-      (v) => ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = { notes: "x".repeat(9000) }),
-      /^edgek8s:devices\.line3-gw\.tags: are 9012 bytes; IoT Hub allows 8192$/,
+      (v) =>
+        ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = {
+          a: "x".repeat(3000),
+          b: "y".repeat(3000),
+          c: "z".repeat(3000),
+        }),
+      /^edgek8s:devices\.line3-gw\.tags: are 9003 bytes; IoT Hub allows 8192$/,
+    ],
+    [
+      "a tag key IoT Hub refuses",
+      (v) => ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = { "site.name": "x" }),
+      /^edgek8s:devices\.line3-gw\.tags: "site\.name" IoT Hub refuses tag keys with '\.', '\$', spaces or control characters$/,
     ],
     [
       "two devices sharing a namespace",
@@ -99,6 +109,48 @@ describe("stack configuration", () => {
           manifest: "deployments/quickstart.json",
         }),
       /^edgek8s:devices\.Line3_GW: devices "line3-gw" and "Line3_GW" would share the namespace msiot-local-hub-line3-gw$/,
+    ],
+    [
+      "a track name IoT Hub's configuration ids cannot carry",
+      (v) => (v["tracks"] = { Factory_1: { manifest: "deployments/quickstart.json", target: "tags.site='west'" } }),
+      /^edgek8s:tracks\.Factory_1: track name must be 1–40 characters of lowercase letters, digits and '-'/,
+    ],
+    [
+      "a misspelt track key",
+      (v) => (v["tracks"] = { factory: { manifest: "deployments/quickstart.json", targt: "tags.site='west'" } }),
+      /^edgek8s:tracks\.factory\.targt: unknown key; known keys: manifest, target, layer, retain, metrics$/,
+    ],
+    [
+      "a track without a target",
+      (v) => (v["tracks"] = { factory: { manifest: "deployments/quickstart.json", target: "" } }),
+      /^edgek8s:tracks\.factory\.target: must be a target condition/,
+    ],
+    [
+      "a ring plan whose last ring is not the whole track",
+      (v) =>
+        (v["rollout"] = {
+          rings: [
+            { name: "canary", select: "tags.ring='canary'" },
+            { name: "early", percent: 10 },
+          ],
+        }),
+      /^edgek8s:rollout\.rings\[1\]: the last ring must be `percent: 100`/,
+    ],
+    [
+      "a ring with a double-quoted condition",
+      (v) =>
+        (v["rollout"] = {
+          rings: [
+            { name: "canary", select: `tags.ring="canary"` },
+            { name: "all", percent: 100 },
+          ],
+        }),
+      /^edgek8s:rollout\.rings\[0\]\.select: IoT Edge target conditions take single-quoted strings only$/,
+    ],
+    [
+      "a device tag named edgek8s (the bucket's place)",
+      (v) => ((v["devices"] as Record<string, { tags?: unknown }>)["line3-gw"]!.tags = { edgek8s: "mine" }),
+      /^edgek8s:devices\.line3-gw\.tags\.edgek8s: is reserved/,
     ],
   ];
   for (const [name, mutate, expected] of cases) {

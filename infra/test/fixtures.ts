@@ -40,8 +40,20 @@ export const byName = (resources: readonly Registered[], name: string): Register
   return found;
 };
 
+/** A Kubernetes resource's inputs: the object itself. */
 export const objectOf = (r: Registered) =>
-  r.inputs["object"] as {
+  r.inputs as {
+    apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+    metadata: {
+      name: string;
+      namespace?: string;
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+    };
+    spec?: unknown;
   };
+
+/** Resources whose type is a Kubernetes kind (the provider and Helm releases aside). */
+export const kubernetesObjects = (resources: readonly Registered[]): Registered[] =>
+  resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release");

@@ -88,7 +88,7 @@ describe("stack inputs", () => {
         }
         return "";
       })()}`,
-      'edgek8s:devices.c.manifest: deployments/bad.json: modulesContent.$edgeAgent.properties.desired.schemaVersion: unknown schema version "9.9": expected one of 1.0, 1.1',
+      'edgek8s:devices.c.manifest: deployments/bad.json: modulesContent.$edgeAgent.properties.desired.schemaVersion: schema version "9.9" is not supported: the Edge Agent reads 1.0 up to 1.1.0',
     ]);
   });
 

@@ -22,6 +22,10 @@ export interface Registered {
   readonly inputs: Record<string, unknown>;
   /** Top-level inputs the program sent as secrets. */
   readonly secretInputs: readonly string[];
+  /** Every input path (`stringData.connectionString`) the program sent as a secret, at any depth. */
+  readonly secretPaths: readonly string[];
+  /** The provider reference (`urn::id`), empty for the default provider. */
+  readonly provider: string;
 }
 
 export interface Invoke {
@@ -34,11 +38,18 @@ interface WireRequest {
   getName(): string;
   getParent(): string;
   getDependenciesList(): string[];
+  getProvider(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 
 function isSecretWire(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+function secretPathsOf(value: unknown, path: string): string[] {
+  if (isSecretWire(value)) return [path];
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([k, v]) => secretPathsOf(v, path === "" ? k : `${path}.${k}`));
 }
 
 function unwrap(value: unknown): unknown {
@@ -49,9 +60,18 @@ function unwrap(value: unknown): unknown {
   return value;
 }
 
+/** A new IoT Hub's default shared access policies and their rights, as listKeys reports them. */
+const POLICY_RIGHTS: Record<string, string> = {
+  iothubowner: "RegistryRead, RegistryWrite, ServiceConnect, DeviceConnect",
+  service: "ServiceConnect",
+  device: "DeviceConnect",
+  registryRead: "RegistryRead",
+  registryReadWrite: "RegistryRead, RegistryWrite",
+};
+
 /** Mocked state: inputs echoed, plus what real providers would add (keys, host names). */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  if (type === "azure-native:devices:IotHubResource") {
+  if (type === "azure-native:iothub:IotHubResource") {
     return { ...inputs, properties: { hostName: `${String(inputs["resourceName"])}.azure-devices.net` } };
   }
   if (type === "pulumi-nodejs:dynamic/edgek8s:DeviceIdentity") {
@@ -63,6 +83,10 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       generationId: "638000000000000000",
       connectionString: `HostName=${String(inputs["hubHostName"])};DeviceId=${String(inputs["deviceId"])};SharedAccessKey=${key}`,
     };
+  }
+  if (type === "pulumi-nodejs:dynamic/edgek8s:EdgeTrack") {
+    const id = `ek8s-${String(inputs["track"])}-000000000001`;
+    return { ...inputs, releaseId: id, stableId: id, candidateId: "", releases: [] };
   }
   return inputs;
 }
@@ -84,8 +108,13 @@ export async function runMocked<T>(
       }),
       call: (args) => {
         invokes.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
-        if (args.token === "azure-native:devices:listIotHubResourceKeysForKeyName") {
-          return { keyName: "registryReadWrite", primaryKey: "aHViLWtleQ==", rights: "RegistryWrite" };
+        if (args.token === "azure-native:iothub:listIotHubResourceKeysForKeyName") {
+          const keyName = String((args.inputs as Record<string, unknown>)["keyName"]);
+          return {
+            keyName,
+            primaryKey: Buffer.from(`key-of-${keyName}`).toString("base64"),
+            rights: POLICY_RIGHTS[keyName],
+          };
         }
         return {};
       },
@@ -93,7 +122,7 @@ export async function runMocked<T>(
     "edgek8s",
     "test",
   );
-  const monitor = getMonitor() as {
+  const monitor = getMonitor() as unknown as {
     registerResource(req: WireRequest, callback: (err: unknown, res?: { getUrn(): string }) => void): Promise<void>;
   };
   const original = monitor.registerResource.bind(monitor);
@@ -107,10 +136,12 @@ export async function runMocked<T>(
           name: req.getName(),
           parent: req.getParent(),
           dependencies: req.getDependenciesList(),
+          provider: req.getProvider(),
           inputs: unwrap(wire) as Record<string, unknown>,
           secretInputs: Object.entries(wire)
             .filter(([, v]) => isSecretWire(v))
             .map(([k]) => k),
+          secretPaths: secretPathsOf(wire, ""),
         });
       }
       callback(err, res);

@@ -31,7 +31,9 @@ describe("device namespace objects", () => {
       ["default-deny-ingress", "allow-within-device", "allow-edgehub-gateway"],
     );
     const gateway = policies[2]?.["spec"] as { podSelector: unknown; ingress: { ports: { port: number }[] }[] };
-    assert.deepEqual(gateway.podSelector, { matchLabels: { "edgek8s.io/module": "edgehub" } });
+    assert.deepEqual(gateway.podSelector, {
+      matchLabels: { "edgek8s.io/device": "line1-gw", "edgek8s.io/module": "edgehub" },
+    });
     assert.deepEqual(
       gateway.ingress[0]?.ports.map((p) => p.port),
       [...EDGE_HUB_PORTS],

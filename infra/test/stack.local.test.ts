@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { ADOPTION_POLICY, MANAGED_BY, MANAGED_BY_LABEL } from "../adoption.ts";
+import { AGENT_CHART, agentChartDigest } from "../chart.ts";
 import { defineStack } from "../stack.ts";
-import { KUBECONFIG, LOCAL, ROOT, byName, inputs, objectOf } from "./fixtures.ts";
+import { KUBECONFIG, LOCAL, ROOT, byName, inputs, kubernetesObjects, objectOf } from "./fixtures.ts";
 import { runMocked, valueOf } from "./mocks.ts";
 
 describe("the Pulumi program under mocks: local mode", async () => {
@@ -17,22 +19,28 @@ describe("the Pulumi program under mocks: local mode", async () => {
       "edgek8s:index:EdgeHub hub",
     ]);
     const device = byName(resources, "edge-device-1");
-    const children = resources.filter((r) => r.parent === device.urn).map((r) => r.name);
+    const children = resources.filter((r) => r.parent === device.urn).map((r) => `${r.type} ${r.name}`);
     assert.deepEqual(children.sort(), [
-      "edge-device-1-edgedeployment",
-      "edge-device-1-namespace",
-      "edge-device-1-networkpolicy-allow-edgehub-gateway",
-      "edge-device-1-networkpolicy-allow-within-device",
-      "edge-device-1-networkpolicy-default-deny-ingress",
+      "kubernetes:core/v1:Namespace edge-device-1-namespace",
+      "kubernetes:edgek8s.io/v1:EdgeDeployment edge-device-1-edgedeployment",
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy edge-device-1-networkpolicy-allow-edgehub-gateway",
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy edge-device-1-networkpolicy-allow-within-device",
+      "kubernetes:networking.k8s.io/v1:NetworkPolicy edge-device-1-networkpolicy-default-deny-ingress",
     ]);
-    assert.ok(children.every((n) => n.startsWith("edge-device-1-")));
     const cluster = byName(resources, "local");
     assert.deepEqual(
       resources
         .filter((r) => r.parent === cluster.urn)
-        .map((r) => r.name)
+        .map((r) => `${r.type} ${r.name}`)
         .sort(),
-      ["local-agent", "local-agent-namespace", "local-crd"],
+      [
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy local-adoption-policy",
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding local-adoption-policy-binding",
+        "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition local-crd",
+        "kubernetes:core/v1:Namespace local-agent-namespace",
+        "kubernetes:helm.sh/v3:Release local-agent",
+        "pulumi:providers:kubernetes local-kubernetes",
+      ],
     );
   });
 
@@ -52,22 +60,29 @@ describe("the Pulumi program under mocks: local mode", async () => {
   });
 
   it("writes the manifest file's desired properties into the EdgeDeployment", () => {
-    const ed = byName(resources, "edge-device-1-edgedeployment");
-    const object = ed.inputs["object"] as {
+    const object = byName(resources, "edge-device-1-edgedeployment").inputs as {
+      apiVersion: string;
       spec: { deviceId: string; edgeAgent: { modules: Record<string, unknown> } };
     };
     const file = JSON.parse(readFileSync(`${ROOT}deployments/quickstart.json`, "utf8")) as {
       modulesContent: { $edgeAgent: { "properties.desired": unknown } };
     };
+    assert.equal(object.apiVersion, "edgek8s.io/v1");
     assert.equal(object.spec.deviceId, "edge-device-1");
     assert.deepEqual(object.spec.edgeAgent, file.modulesContent.$edgeAgent["properties.desired"]);
   });
 
-  it("orders dependencies: CRD and namespace before the EdgeDeployment, the namespace before its contents", () => {
+  it("orders dependencies: the adoption guard first, then the CRD, then namespaces; CRD and namespace before the EdgeDeployment, the namespace before its contents", () => {
+    const policy = byName(resources, "local-adoption-policy");
+    const guard = byName(resources, "local-adoption-policy-binding");
     const crd = byName(resources, "local-crd");
+    assert.ok(guard.dependencies.includes(policy.urn), "the binding waits for its policy");
+    assert.ok(crd.dependencies.includes(guard.urn), "the CRD waits for the guard");
+    assert.ok(byName(resources, "local-agent-namespace").dependencies.includes(crd.urn), "so after the guard");
     for (const device of ["edge-device-1", "line3-gw"]) {
       const ns = byName(resources, `${device}-namespace`);
       const ed = byName(resources, `${device}-edgedeployment`);
+      assert.ok(ns.dependencies.includes(crd.urn), `${device}: the namespace waits for the CRD, so the guard`);
       assert.ok(ed.dependencies.includes(crd.urn), `${device}: EdgeDeployment waits for the CRD`);
       assert.ok(ed.dependencies.includes(ns.urn), `${device}: EdgeDeployment waits for its namespace`);
       for (const r of resources.filter((x) => x.name.startsWith(`${device}-networkpolicy`)))
@@ -78,18 +93,53 @@ describe("the Pulumi program under mocks: local mode", async () => {
     assert.ok(release.dependencies.includes(crd.urn));
   });
 
-  it("keeps every kubeconfig secret", () => {
-    const withKubeconfig = resources.filter((r) => "kubeconfig" in r.inputs);
-    assert.equal(withKubeconfig.length, 13);
-    for (const r of withKubeconfig) assert.ok(r.secretInputs.includes("kubeconfig"), `${r.name}: kubeconfig is secret`);
-    for (const r of withKubeconfig) assert.equal(r.inputs["kubeconfig"], KUBECONFIG);
+  it("keeps the kubeconfig secret, in the cluster's one provider, which every Kubernetes resource uses", () => {
+    const providers = resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+    assert.deepEqual(
+      providers.map((p) => p.name),
+      ["local-kubernetes"],
+    );
+    const provider = providers[0]!;
+    assert.ok(provider.secretInputs.includes("kubeconfig"), "kubeconfig is secret");
+    assert.equal(provider.inputs["kubeconfig"], KUBECONFIG);
+    assert.equal(String(provider.inputs["enableServerSideApply"]), "true");
+    assert.equal(provider.inputs["clusterIdentifier"], "local");
+    assert.deepEqual(
+      resources
+        .filter((r) => r !== provider && JSON.stringify(r.inputs).includes("must stay secret"))
+        .map((r) => r.name),
+      [],
+      "no other resource holds the kubeconfig",
+    );
+    const k8sResources = resources.filter((r) => r.type.startsWith("kubernetes:"));
+    assert.equal(k8sResources.length, 15);
+    for (const r of k8sResources) assert.equal(r.provider, `${provider.urn}::${provider.name}-id`, r.name);
   });
 
-  it("installs the agent chart once for the cluster, watching every namespace", () => {
+  it("labels every object as the program's, with its field manager, so the adoption policy can tell", () => {
+    for (const r of kubernetesObjects(resources)) {
+      const { metadata } = objectOf(r);
+      assert.equal(metadata.labels?.[MANAGED_BY_LABEL], MANAGED_BY, r.name);
+      assert.equal(metadata.annotations?.["pulumi.com/patchFieldManager"], MANAGED_BY, r.name);
+      assert.equal(metadata.annotations?.["pulumi.com/deletionPropagationPolicy"], "background", r.name);
+    }
+    const policy = objectOf(byName(resources, "local-adoption-policy"));
+    assert.equal(policy.metadata.name, ADOPTION_POLICY);
+    assert.deepEqual(
+      (objectOf(byName(resources, "local-adoption-policy-binding")).spec as { policyName: string }).policyName,
+      ADOPTION_POLICY,
+    );
+  });
+
+  it("installs the agent chart once for the cluster from the chart directory, watching every namespace", () => {
     const release = byName(resources, "local-agent");
+    assert.equal(release.type, "kubernetes:helm.sh/v3:Release");
+    assert.equal(release.inputs["name"], "edgek8s-agent");
     assert.equal(release.inputs["namespace"], "edgek8s-system");
+    assert.equal(release.inputs["chart"], AGENT_CHART);
     assert.deepEqual((release.inputs["values"] as { watch: unknown }).watch, { mode: "all" });
     assert.deepEqual((release.inputs["values"] as { hubBridge: unknown }).hubBridge, { enabled: false });
-    assert.match(String(release.inputs["chartDigest"]), /^[0-9a-f]{64}$/);
+    assert.equal(release.inputs["description"], `edgek8s agent chart sha256:${agentChartDigest()}`);
+    assert.match(agentChartDigest(), /^[0-9a-f]{64}$/);
   });
 });

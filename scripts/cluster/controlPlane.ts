@@ -6,8 +6,10 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { kubeconfigYaml } from "./kubeconfig.ts";
-import { type Pki, createPki } from "./pki.ts";
+import { type Pki, createClientCertificate, createPki } from "./pki.ts";
 import { FatalError, ManagedProcess, freePort, waitFor } from "./processes.ts";
+import { cleanUp, readState } from "./realNode/cleanup.ts";
+import { type PreparedNode, RealNode, type RealNodeOptions, prepareRealNode, startRealNode } from "./realNode/node.ts";
 import { toolPath } from "./tools.ts";
 
 export interface ControlPlaneOptions {
@@ -26,6 +28,12 @@ export interface ControlPlaneOptions {
   readonly crdFiles?: readonly string[];
   /** Leave the processes running when this Node process exits (`cluster:up`). */
   readonly detached?: boolean;
+  /**
+   * Add a real node (implies `full`; kwok nodes default to none): containerd, kubelet, kube-proxy and
+   * CoreDNS in namespaces of their own, so pods run real containers (scripts/cluster/realNode). The
+   * API server then listens on the node's link to the host instead of 127.0.0.1. Needs root.
+   */
+  readonly realNode?: boolean | RealNodeOptions;
 }
 
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
@@ -66,6 +74,8 @@ export class ControlPlane {
   private readonly apiserver: ManagedProcess;
   private readonly temporary: boolean;
   readonly auditLogPath: string | undefined;
+  /** The real node, when the plane has one. */
+  realNode: RealNode | undefined;
 
   constructor(init: {
     dir: string;
@@ -122,36 +132,57 @@ export class ControlPlane {
     await waitForReady(this.server, this.pki.caCert, this.apiserver);
   }
 
-  /** Writes recorded in the audit log so far (requires `auditLog`). */
+  /** Writes recorded in the audit log so far (requires `auditLog`); dry runs store nothing and are left out. */
   writes(): AuditedWrite[] {
     if (!this.auditLogPath || !existsSync(this.auditLogPath)) return [];
-    return readFileSync(this.auditLogPath, "utf8")
-      .split("\n")
-      .filter((line) => line !== "")
-      .map(
-        (line) =>
-          JSON.parse(line) as {
-            verb: string;
-            user: { username: string };
-            objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
-            responseStatus?: { code?: number };
-          },
-      )
-      .map((e) => ({
-        verb: e.verb,
-        user: e.user.username,
-        resource: e.objectRef?.resource ?? "",
-        namespace: e.objectRef?.namespace,
-        name: e.objectRef?.name,
-        subresource: e.objectRef?.subresource,
-        code: e.responseStatus?.code,
-      }));
+    return (
+      readFileSync(this.auditLogPath, "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              verb: string;
+              requestURI?: string;
+              user: { username: string };
+              objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+              responseStatus?: { code?: number };
+            },
+        )
+        // A server-side dry run (the agent's preflight) stores nothing: it is not a write.
+        .filter((e) => !/[?&]dryRun=/.test(e.requestURI ?? ""))
+        .map((e) => ({
+          verb: e.verb,
+          user: e.user.username,
+          resource: e.objectRef?.resource ?? "",
+          namespace: e.objectRef?.namespace,
+          name: e.objectRef?.name,
+          subresource: e.objectRef?.subresource,
+          code: e.responseStatus?.code,
+        }))
+    );
   }
 
-  /** Stops every process (in reverse start order) and removes a temporary state directory. */
+  /**
+   * Stops every process (in reverse start order) and removes a temporary state directory. A real node
+   * goes first, after the controllers (which would replace the pods it stops).
+   */
   async stop(): Promise<void> {
+    if (this.realNode) {
+      for (const p of this.processes.filter((c) => CONTROLLERS.includes(c.name))) await p.stop();
+      await this.realNode.stop();
+    }
     for (const p of [...this.processes].reverse()) await p.stop();
     if (this.temporary) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** kubectl as the admin; `input` goes to its standard input. */
+  kubectl(args: readonly string[], input?: string): string {
+    return execFileSync(toolPath("kubectl"), ["--kubeconfig", this.kubeconfigPath, ...args], {
+      encoding: "utf8",
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(input === undefined ? {} : { input }),
+    });
   }
 }
 
@@ -184,6 +215,8 @@ async function waitForReady(server: string, caCert: string, apiserver: ManagedPr
   );
 }
 
+const CONTROLLERS = ["kube-controller-manager", "kube-scheduler", "kwok"];
+
 function installCrd(plane: ControlPlane, file: string): void {
   const kubectl = (...args: string[]) =>
     execFileSync(toolPath("kubectl"), ["--kubeconfig", plane.kubeconfigPath, ...args], { encoding: "utf8" });
@@ -199,18 +232,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const temporary = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "edgek8s-cluster-"));
   mkdirSync(join(dir, "logs"), { recursive: true });
-  const pki = await createPki(dir);
-  const [etcdClient, etcdPeer, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const server = `https://127.0.0.1:${apiPort}`;
-  const logs = (name: string) => join(dir, "logs", `${name}.log`);
   const detached = options.detached ?? false;
   const processes: ManagedProcess[] = [];
+  let node: PreparedNode | undefined;
+  let realNode: RealNode | undefined;
   const cleanup = async () => {
-    for (const p of [...processes].reverse()) await p.stop();
+    for (const p of [...(realNode?.processes ?? []), ...processes].reverse()) await p.stop();
+    const nodeState = node && readState(node.dir);
+    if (nodeState) await cleanUp(nodeState);
     if (temporary) rmSync(dir, { recursive: true, force: true });
   };
 
   try {
+    if (options.realNode) node = await prepareRealNode(dir, detached);
+    // With a real node, the API server listens on the host's end of the node's link (its pods reach it).
+    const host = node?.network.hostIp ?? "127.0.0.1";
+    const pki = await createPki(dir, node ? [host] : []);
+    const [etcdClient, etcdPeer, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const server = `https://${host}:${apiPort}`;
+    const logs = (name: string) => join(dir, "logs", `${name}.log`);
+    const nodeArgs = node ? await realNodeApiServerArgs(dir, pki) : [];
     const etcd = new ManagedProcess(
       "etcd",
       toolPath("etcd"),
@@ -246,8 +287,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       toolPath("kube-apiserver"),
       [
         `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        `--bind-address=${host}`,
+        `--advertise-address=${host}`,
         `--secure-port=${apiPort}`,
         `--cert-dir=${join(dir, "apiserver-certs")}`,
         `--tls-cert-file=${pki.serverCert}`,
@@ -258,13 +299,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `--service-account-signing-key-file=${pki.saKey}`,
         "--api-audiences=https://kubernetes.default.svc",
         "--service-cluster-ip-range=10.96.0.0/16",
-        "--authorization-mode=RBAC",
+        `--authorization-mode=${node ? "Node,RBAC" : "RBAC"}`,
         "--allow-privileged=true",
         // Nodes are kwok's: no node-lifecycle controller lifts the not-ready taint this plugin sets.
         "--disable-admission-plugins=TaintNodesByCondition",
         "--profiling=false",
         "--enable-priority-and-fairness=false",
         ...auditArgs,
+        ...nodeArgs,
       ],
       logs("kube-apiserver"),
       detached,
@@ -282,12 +324,29 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       { mode: 0o600 },
     );
     for (const file of options.crdFiles ?? []) installCrd(plane, file);
-    if (options.full) await startNodeComponents(plane, options.nodes ?? 2, logs, detached);
+    if (options.full || node) await startNodeComponents(plane, options.nodes ?? (node ? 0 : 2), logs, detached);
+    if (node) {
+      const nodeOptions = typeof options.realNode === "object" ? options.realNode : {};
+      realNode = await startRealNode(node, plane, nodeOptions, logs, detached);
+      plane.realNode = realNode;
+    }
     return plane;
   } catch (error) {
     await cleanup();
     throw error;
   }
+}
+
+/** The API server reaches the node's kubelet (logs, exec, port-forward) with a client certificate. */
+async function realNodeApiServerArgs(dir: string, pki: Pki): Promise<string[]> {
+  const client = await createClientCertificate(pki, dir, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", [
+    "system:masters",
+  ]);
+  return [
+    `--kubelet-client-certificate=${client.cert}`,
+    `--kubelet-client-key=${client.key}`,
+    "--kubelet-preferred-address-types=InternalIP",
+  ];
 }
 
 async function startNodeComponents(
@@ -304,6 +363,9 @@ async function startNodeComponents(
     `--authorization-kubeconfig=${kubeconfig}`,
     "--bind-address=127.0.0.1",
     "--leader-elect=false",
+    // Thousands of pods on kwok nodes (the fleet benchmark) at the default 20 requests/s take minutes.
+    "--kube-api-qps=200",
+    "--kube-api-burst=400",
   ];
   const components = [
     new ManagedProcess(
@@ -328,21 +390,6 @@ async function startNodeComponents(
       detached,
     ),
     new ManagedProcess(
-      "kwok",
-      toolPath("kwok"),
-      [
-        `--kubeconfig=${kubeconfig}`,
-        "--manage-all-nodes=false",
-        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-        "--cidr=10.244.0.0/16",
-        "--node-ip=10.244.0.1",
-        "--node-lease-duration-seconds=40",
-        `--config=${KWOK_STAGES}`,
-      ],
-      logs("kwok"),
-      detached,
-    ),
-    new ManagedProcess(
       "volume-provisioner",
       process.execPath,
       [fileURLToPath(new URL("./provisioner.ts", import.meta.url)), "--kubeconfig", kubeconfig],
@@ -350,6 +397,25 @@ async function startNodeComponents(
       detached,
     ),
   ];
+  // kwok only when there are simulated nodes (a real-node plane has none by default).
+  if (nodes > 0)
+    components.push(
+      new ManagedProcess(
+        "kwok",
+        toolPath("kwok"),
+        [
+          `--kubeconfig=${kubeconfig}`,
+          "--manage-all-nodes=false",
+          `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+          "--cidr=10.244.0.0/16",
+          "--node-ip=10.244.0.1",
+          "--node-lease-duration-seconds=40",
+          `--config=${KWOK_STAGES}`,
+        ],
+        logs("kwok"),
+        detached,
+      ),
+    );
   for (const c of components) {
     plane.processes.push(c);
     c.start();

@@ -4,7 +4,7 @@ import { clusterDown, clusterStatus, clusterUp, defaultClusterDir } from "./loca
 
 const dir = defaultClusterDir();
 const commands: Record<string, () => Promise<void> | void> = {
-  up: () => clusterUp(dir),
+  up: () => clusterUp(dir, console.log, { realNode: process.argv.includes("--real-node") }),
   down: () => clusterDown(dir),
   status: () => {
     if (!clusterStatus(dir)) process.exitCode = 1;
@@ -12,7 +12,7 @@ const commands: Record<string, () => Promise<void> | void> = {
 };
 const command = commands[process.argv[2] ?? ""];
 if (!command) {
-  console.error("usage: node scripts/cluster/main.ts up|down|status");
+  console.error("usage: node scripts/cluster/main.ts up [--real-node]|down|status");
   process.exit(2);
 }
 try {

@@ -80,12 +80,31 @@ export async function createServerCertificate(
   return { caCert: ca.caCert, ...server };
 }
 
-/** A throw-away CA, apiserver serving certificate, admin client certificate and service-account key (EC P-256, openssl). */
-export async function createPki(dir: string): Promise<Pki> {
+/** A client certificate signed by the cluster CA: Kubernetes reads the user from CN and its groups from O. */
+export async function createClientCertificate(
+  pki: Pki,
+  dir: string,
+  name: string,
+  user: string,
+  groups: readonly string[] = [],
+): Promise<{ cert: string; key: string }> {
+  const subject = `/CN=${user}${groups.map((g) => `/O=${g}`).join("")}`;
+  return signed(dir, name, subject, "extendedKeyUsage=clientAuth\n", pki);
+}
+
+/**
+ * A throw-away CA, apiserver serving certificate, admin client certificate and service-account key
+ * (EC P-256, openssl). `extraIps`: more addresses the API server is reached at (a real node's link).
+ */
+export async function createPki(dir: string, extraIps: readonly string[] = []): Promise<Pki> {
   const ca = await createCa(dir, "ca");
   const { caCert, caKey } = ca;
-  const sans =
-    "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc";
+  const sans = [
+    "IP:127.0.0.1",
+    "IP:10.96.0.1",
+    ...extraIps.map((ip) => `IP:${ip}`),
+    "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc",
+  ].join(",");
   const [server, admin] = await Promise.all([
     signed(dir, "apiserver", "/CN=kube-apiserver", `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\n`, ca),
     signed(dir, "admin", "/CN=edgek8s-admin/O=system:masters", "extendedKeyUsage=clientAuth\n", ca),

@@ -8,10 +8,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parse, stringify } from "yaml";
 import { KubeClient, type KubeObject, clusterConfigFromYaml } from "../../agent/src/kube/index.ts";
 import type { EdgeDeploymentStatus } from "../../agent/src/crd/edgeDeployment.ts";
-import { clusterRunning, clusterUp, defaultClusterDir, kubeconfigOf } from "../cluster/localCluster.ts";
+import { clusterRunning, clusterUp, defaultClusterDir, hasRealNode, kubeconfigOf } from "../cluster/localCluster.ts";
+import { RESOURCES } from "../../agent/src/kube/resources.ts";
 import { toolPath } from "../cluster/tools.ts";
-import { ROOT, configFile, ensureStack, runPulumi } from "./pulumi.ts";
-import { type DeviceRow, formatTable, settled } from "./table.ts";
+import { ROOT, configFile, ensureStack, forgetStack, runPulumi } from "./pulumi.ts";
+import { type DeviceRow, type ReleaseRow, formatReleases, formatTable, settled } from "./table.ts";
 
 const USAGE = `Usage: npm run local [-- COMMAND] [options]
 
@@ -21,10 +22,14 @@ Commands:
   destroy   pulumi destroy --stack local, then stop the agent (the cluster keeps running;
             add --cluster to stop it too)
   status    print the devices and their modules
+  rollout TRACK [flags]
+            edgek8s rollout TRACK --stack local (ring by ring; see scripts/run rollout --help)
 
 Options:
   --timeout SECONDS   how long up waits for modules to run (default 180)
   --cluster           with destroy: also stop the local cluster
+  --real-node         up: the cluster gets a real node (containerd, kubelet; root) instead of kwok
+                      nodes, and the agent runs there as a Pod from its Helm release
   -h, --help          show this help
 
 Environment: EDGEK8S_STATE (default .state) holds the cluster, the Pulumi file backend and the agent's
@@ -34,6 +39,7 @@ interface Options {
   readonly command: "up" | "destroy" | "status";
   readonly timeoutSeconds: number;
   readonly withCluster: boolean;
+  readonly realNode: boolean;
 }
 
 class UsageError extends Error {}
@@ -42,17 +48,19 @@ function parseArgs(argv: readonly string[]): Options {
   let command: Options["command"] = "up";
   let timeoutSeconds = 180;
   let withCluster = false;
+  let realNode = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
     if (arg === "up" || arg === "destroy" || arg === "status") command = arg;
     else if (arg === "--cluster") withCluster = true;
+    else if (arg === "--real-node") realNode = true;
     else if (arg === "--timeout") {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value <= 0) throw new UsageError("--timeout: expected a whole number of seconds");
       timeoutSeconds = value;
     } else throw new UsageError(`unknown argument "${arg}"`);
   }
-  return { command, timeoutSeconds, withCluster };
+  return { command, timeoutSeconds, withCluster, realNode };
 }
 
 const state = process.env["EDGEK8S_STATE"] ?? join(ROOT, ".state");
@@ -116,6 +124,19 @@ async function startAgent(): Promise<void> {
     }),
     { mode: 0o600 },
   );
+  // The release engine's flags as the chart renders them (on for a stack with tracks).
+  const chartArgs = JSON.parse(
+    kubectl([
+      "get",
+      "deployment",
+      "edgek8s-agent",
+      "-n",
+      "edgek8s-system",
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].args}",
+    ]) || "[]",
+  ) as string[];
+  const engineArgs = chartArgs.filter((a) => a.startsWith("--release-"));
   const out = openSync(join(agentDir, "agent.log"), "a");
   const child = spawn(
     process.execPath,
@@ -127,6 +148,7 @@ async function startAgent(): Promise<void> {
       kubeconfig,
       "--listen",
       "127.0.0.1:0",
+      ...engineArgs,
     ],
     { detached: true, stdio: ["ignore", out, out] },
   );
@@ -134,7 +156,7 @@ async function startAgent(): Promise<void> {
   child.unref();
   writeFileSync(join(agentDir, "pid"), String(child.pid));
   log(
-    `agent started (pid ${String(child.pid)}), as ServiceAccount edgek8s-system/edgek8s-agent; log: ${join(agentDir, "agent.log")}`,
+    `agent started (pid ${String(child.pid)}${engineArgs.length > 0 ? ", with the release engine" : ""}), as ServiceAccount edgek8s-system/edgek8s-agent; log: ${join(agentDir, "agent.log")}`,
   );
 }
 
@@ -162,7 +184,47 @@ async function deviceRows(client: KubeClient): Promise<DeviceRow[]> {
   }));
 }
 
-async function waitForModules(timeoutSeconds: number): Promise<DeviceRow[]> {
+type EdgeReleaseObject = KubeObject & {
+  spec?: { track?: string; priority?: number; targetCondition?: string; labels?: Record<string, string> };
+  status?: { applied?: string[]; systemMetrics?: Record<string, number> };
+};
+
+/** The stack's releases (local stacks with tracks); none when the EdgeRelease CRD is not installed. */
+async function releaseRows(client: KubeClient): Promise<ReleaseRow[]> {
+  const list = await client
+    .list<EdgeReleaseObject>({
+      apiVersion: "edgek8s.io/v1",
+      kind: "EdgeRelease",
+      plural: "edgereleases",
+      namespaced: false,
+    })
+    .catch(() => ({ items: [] as EdgeReleaseObject[] }));
+  return list.items.map((item) => ({
+    name: item.metadata?.name ?? "",
+    track: item.spec?.track ?? "",
+    priority: item.spec?.priority ?? 0,
+    state: item.spec?.labels?.["edgek8s.state"] ?? "",
+    target: item.spec?.targetCondition ?? "",
+    metrics: item.status?.systemMetrics ?? {},
+    applied: item.status?.applied ?? [],
+  }));
+}
+
+async function printReleases(): Promise<void> {
+  const client = adminClient();
+  try {
+    const rows = await releaseRows(client);
+    if (rows.length > 0) console.log(`${formatReleases(rows)}\n`);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Until every module runs; on a real node, until every device is ready or held back by a module that
+ * cannot run: the example manifests name public images, which no registry here serves.
+ */
+async function waitForModules(timeoutSeconds: number, realNode = false): Promise<DeviceRow[]> {
   const client = adminClient();
   try {
     const deadline = Date.now() + timeoutSeconds * 1000;
@@ -174,7 +236,11 @@ async function waitForModules(timeoutSeconds: number): Promise<DeviceRow[]> {
       const line = `${String(rows.filter((r) => r.ready).length)}/${String(rows.length)} devices ready, ${String(running)}/${String(total)} modules running`;
       if (line !== last) log(line);
       last = line;
-      if (settled(rows)) return rows;
+      // Every device ready, or held back by a module that cannot run (the rest wait on its startupOrder).
+      const decided = rows.every(
+        (r) => r.ready || r.modules.some((m) => ["backoff", "failed"].includes(m.runtimeStatus)),
+      );
+      if (settled(rows) || (realNode && rows.length > 0 && decided)) return rows;
       if (Date.now() > deadline) {
         throw new Error(`modules not running after ${String(timeoutSeconds)} s:\n${formatTable(rows)}`);
       }
@@ -187,15 +253,44 @@ async function waitForModules(timeoutSeconds: number): Promise<DeviceRow[]> {
 
 async function up(options: Options): Promise<void> {
   const start = Date.now();
-  if (!clusterRunning(clusterDir)) await clusterUp(clusterDir, log);
+  if (!clusterRunning(clusterDir)) {
+    await clusterUp(clusterDir, log, { realNode: options.realNode });
+    // Whatever the stack's state recorded lived in a cluster that is gone.
+    mkdirSync(join(state, "pulumi"), { recursive: true });
+    forgetStack(state);
+  } else if (hasRealNode(clusterDir) !== options.realNode)
+    throw new Error(
+      `the running local cluster ${options.realNode ? "has no" : "has a"} real node: stop it first (npm run local -- destroy --cluster)`,
+    );
   else log(`using the running local cluster (${kubeconfigOf(clusterDir)})`);
   ensureStack(state);
   log("pulumi up --stack local");
+  const upStart = Date.now();
   await runPulumi(state, configFile(state, clusterDir), ["up", "--yes", "--skip-preview"]);
-  await startAgent();
-  const rows = await waitForModules(options.timeoutSeconds);
+  log(`pulumi up took ${((Date.now() - upStart) / 1000).toFixed(1)} s`);
+  if (options.realNode) log("the agent runs as a Pod on the real node, from the Helm release Pulumi made");
+  else await startAgent();
+  const rows = await waitForModules(options.timeoutSeconds, options.realNode);
   console.log(`\n${formatTable(rows)}\n`);
+  await printReleases();
+  if (options.realNode) await explainRealNode();
   log(`local stack up in ${((Date.now() - start) / 1000).toFixed(1)} s; tear down: npm run local -- destroy`);
+}
+
+/** Why modules on the real node do not run, as the agent reports it (from the pods, not a simulation). */
+async function explainRealNode(): Promise<void> {
+  const client = adminClient();
+  try {
+    const list = await client.list<KubeObject & { spec?: { deviceId?: string }; status?: EdgeDeploymentStatus }>(
+      RESOURCES.EdgeDeployment,
+    );
+    for (const item of list.items)
+      for (const [id, m] of Object.entries(item.status?.modules ?? {}))
+        if (m.runtimeStatus !== "running")
+          log(`${item.spec?.deviceId ?? "?"}/${id}: ${m.statusDescription ?? m.runtimeStatus}`);
+  } finally {
+    client.close();
+  }
 }
 
 async function destroy(options: Options): Promise<void> {
@@ -224,13 +319,19 @@ async function status(): Promise<void> {
   const client = adminClient();
   try {
     console.log(formatTable(await deviceRows(client)));
+    const releases = await releaseRows(client);
+    if (releases.length > 0) console.log(`\n${formatReleases(releases)}`);
     log(agentPid() !== undefined ? "agent running" : "agent NOT running (npm run local starts it)");
   } finally {
     client.close();
   }
 }
 
-if (process.argv.includes("-h") || process.argv.includes("--help")) {
+if (process.argv[2] === "rollout") {
+  // The fleet rollout on the local stack: scripts/local/rollout.ts (its own flags and exit codes).
+  const { localRollout } = await import("./rollout.ts");
+  process.exitCode = await localRollout(process.argv.slice(3));
+} else if (process.argv.includes("-h") || process.argv.includes("--help")) {
   console.log(USAGE);
 } else {
   try {

@@ -1,12 +1,13 @@
 // Running the real Pulumi CLI offline for the local stack: a file backend and plugin home inside the
-// state folder, no update checks or plugin downloads, this Node first on PATH.
+// state folder, the Kubernetes provider installed there from the project's build, no update checks or
+// plugin downloads, this Node first on PATH.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import { kubeconfigOf } from "../cluster/localCluster.ts";
-import { toolPath } from "../cluster/tools.ts";
+import { pinnedVersions, toolPath } from "../cluster/tools.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const STACK = "local";
@@ -14,14 +15,14 @@ export const STACK = "local";
 export function pulumiEnv(state: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    // This Node first (the language host runs `node`), then the CLI's plugins beside it.
+    // This Node first (the language host runs `node`), then the CLI and the language and
+    // dynamic-provider hosts that scripts/tools links beside it.
     PATH: [dirname(process.execPath), dirname(toolPath("pulumi")), process.env["PATH"]].join(":"),
     PULUMI_HOME: join(state, "pulumi-home"),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_CONFIG_PASSPHRASE: process.env["PULUMI_CONFIG_PASSPHRASE"] ?? "",
     PULUMI_BACKEND_URL: `file://${join(state, "pulumi")}`,
-    EDGEK8S_HELM: toolPath("helm"),
     NODE_OPTIONS: [process.env["NODE_OPTIONS"], "--no-deprecation"].filter(Boolean).join(" "),
   };
 }
@@ -58,9 +59,36 @@ export async function runPulumi(state: string, configPath: string, args: readonl
   if (code !== 0) throw new Error(`pulumi ${args[0] ?? ""} failed (exit ${String(code)})`);
 }
 
-/** Selects the local stack in the state folder's backend, creating it on first use. */
+/**
+ * Installs the Kubernetes provider plugin built by `scripts/tools` into the state folder's plugin
+ * home (once), so the CLI never looks for it on the network.
+ */
+export function ensurePlugins(state: string): void {
+  const version = pinnedVersions()["PULUMI_KUBERNETES_VERSION"] ?? "";
+  const installed = join(
+    state,
+    "pulumi-home",
+    "plugins",
+    `resource-kubernetes-v${version}`,
+    "pulumi-resource-kubernetes",
+  );
+  if (existsSync(installed)) return;
+  const args = [
+    "plugin",
+    "install",
+    "resource",
+    "kubernetes",
+    version,
+    "--file",
+    toolPath("pulumi-resource-kubernetes"),
+  ];
+  execFileSync(toolPath("pulumi"), args, { env: pulumiEnv(state), stdio: "pipe" });
+}
+
+/** Selects the local stack in the state folder's backend, creating it on first use; installs the plugins. */
 export function ensureStack(state: string): void {
   mkdirSync(join(state, "pulumi"), { recursive: true });
+  ensurePlugins(state);
   const env = pulumiEnv(state);
   const pulumi = toolPath("pulumi");
   try {
@@ -71,5 +99,20 @@ export function ensureStack(state: string): void {
       env,
       stdio: "pipe",
     });
+  }
+}
+
+/**
+ * Forgets the local stack's state. Used when the local cluster has just been started afresh: the
+ * objects the state records lived in the cluster that is gone, so the state describes nothing.
+ */
+export function forgetStack(state: string): void {
+  const env = pulumiEnv(state);
+  // --preserve-config: Pulumi.local.yaml is the repository's, not the state's.
+  const args = ["stack", "rm", STACK, "--force", "--yes", "--preserve-config", "--non-interactive"];
+  try {
+    execFileSync(toolPath("pulumi"), args, { cwd: ROOT, env, stdio: "pipe" });
+  } catch {
+    // No such stack yet: nothing to forget.
   }
 }

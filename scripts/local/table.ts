@@ -47,3 +47,59 @@ export function formatTable(rows: readonly DeviceRow[]): string {
     )
     .join("\n");
 }
+
+/** One EdgeRelease as `npm run local` prints it. */
+export interface ReleaseRow {
+  readonly name: string;
+  readonly track: string;
+  readonly priority: number;
+  /** The rollout's `edgek8s.state` label, "" when it has none. */
+  readonly state: string;
+  readonly target: string;
+  /** IoT Hub's system metrics from the release's status. */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly applied: readonly string[];
+}
+
+/** Which devices each release is applied on, with IoT Hub's counts; tracks together, highest priority first. */
+export function formatReleases(rows: readonly ReleaseRow[]): string {
+  if (rows.length === 0) return "no EdgeReleases in the cluster";
+  const header = [
+    "RELEASE",
+    "TRACK",
+    "PRIORITY",
+    "STATE",
+    "TARGET",
+    "TARGETED",
+    "APPLIED",
+    "OK",
+    "FAILED",
+    "APPLIED ON",
+  ];
+  const count = (row: ReleaseRow, key: string) => String(row.metrics[key] ?? 0);
+  const sorted = [...rows].sort((a, b) => a.track.localeCompare(b.track) || b.priority - a.priority);
+  const lines = [
+    header,
+    ...sorted.map((r) => [
+      r.name,
+      r.track,
+      String(r.priority),
+      r.state || "-",
+      r.target === "" ? '""' : r.target,
+      count(r, "targetedCount"),
+      count(r, "appliedCount"),
+      count(r, "reportedSuccessfulCount"),
+      count(r, "reportedFailedCount"),
+      r.applied.length === 0 ? "-" : r.applied.join(", "),
+    ]),
+  ];
+  const widths = header.map((_, c) => Math.max(...lines.map((l) => (l[c] ?? "").length)));
+  return lines
+    .map((l) =>
+      l
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}

@@ -52,11 +52,25 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   verbs: ["get", "list", "watch"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create", "patch", "list"]
 {{- if .Values.hubBridge.enabled }}
 - apiGroups: ["edgek8s.io"]
   resources: ["edgedeployments"]
   verbs: ["create", "patch", "update"]
+{{- end }}
+{{- if .Values.releaseEngine.enabled }}
+- apiGroups: ["edgek8s.io"]
+  resources: ["edgereleases"]
+  verbs: ["list", "watch"]
+- apiGroups: ["edgek8s.io"]
+  resources: ["edgereleases/status"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+- apiGroups: ["edgek8s.io"]
+  resources: ["edgedeployments"]
+  verbs: ["patch"]
 {{- end }}
 {{- end -}}
 

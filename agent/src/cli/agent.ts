@@ -8,6 +8,7 @@ import { KubeClient } from "../kube/client.ts";
 import { type ClusterConfig, loadClusterConfig } from "../kube/config.ts";
 import type { Transport } from "../hub/connector.ts";
 import { Controller } from "../reconcile/controller.ts";
+import { ReleaseEngine } from "../releases/releaseEngine.ts";
 import { LeaderElector, electionTimings } from "../runtime/leader.ts";
 import { type Level, jsonLogger } from "../runtime/log.ts";
 import { Metrics } from "../runtime/metrics.ts";
@@ -40,6 +41,13 @@ Options:
                            IoT Hub, provision its module identities and report status back
   --hub-transport T        mqtt (default, port 8883) or mqtt-ws (WebSockets, port 443)
   --heartbeat SECONDS      heartbeat in the reported properties (default 300)
+  --twin-refresh SECONDS   fetch the whole $edgeAgent twin this often even unprompted (default 3600)
+  --release-engine         local stacks (with --all-namespaces, not with --hub-bridge): do IoT Hub's
+                           deployment job in the cluster — evaluate each EdgeRelease's target
+                           condition against the device namespaces' tags (edgek8s.io/tags), write
+                           each targeted device's EdgeDeployment and each release's status
+  --release-eval-interval DURATION  evaluate releases only this often, as IoT Hub does (e.g. 5m);
+                           default 0: soon after every change
 ${translationFlagHelp}
   -h, --help               show this help
 
@@ -62,6 +70,15 @@ function listen(value: string | boolean | undefined): { host: string; port: numb
   const port = match ? Number(match[2]) : NaN;
   if (!match || port > 65535) throw new UsageError(`--listen must be HOST:PORT, got "${text}"`);
   return { host: match[1] || "0.0.0.0", port };
+}
+
+/** `0`, `90` (seconds), `30s`, `5m` or `1h`, in milliseconds; 0 when absent. */
+export function durationMs(value: string | boolean | undefined, flag: string): number {
+  if (value === undefined) return 0;
+  const match = typeof value === "string" ? /^(\d+)(s|m|h)?$/.exec(value) : null;
+  if (!match) throw new UsageError(`--${flag} must be a duration such as 0, 30s, 5m or 1h, got "${String(value)}"`);
+  const unit = { s: 1, m: 60, h: 3600 }[match[2] ?? "s"] ?? 1;
+  return Number(match[1]) * unit * 1000;
 }
 
 function loadConfig(path: string | undefined): ClusterConfig {
@@ -92,6 +109,9 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     "hub-bridge": { type: "boolean" },
     "hub-transport": { type: "string" },
     heartbeat: { type: "string" },
+    "twin-refresh": { type: "string" },
+    "release-engine": { type: "boolean" },
+    "release-eval-interval": { type: "string" },
     ...translationFlagOptions,
   });
   if (values.help) {
@@ -128,6 +148,15 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     throw new UsageError(`--hub-transport must be mqtt or mqtt-ws, got "${transportFlag}"`);
   const transport: Transport = transportFlag;
   const heartbeatMs = positiveInt(values.heartbeat, "heartbeat", 300) * 1000;
+  const twinRefreshMs = positiveInt(values["twin-refresh"], "twin-refresh", 3600) * 1000;
+  const releaseEngine = values["release-engine"] === true;
+  if (releaseEngine && !values["all-namespaces"])
+    throw new UsageError("--release-engine needs --all-namespaces: releases target devices across the cluster");
+  if (releaseEngine && values["hub-bridge"])
+    throw new UsageError("--release-engine is for local stacks; with --hub-bridge IoT Hub evaluates the releases");
+  if (!releaseEngine && values["release-eval-interval"] !== undefined)
+    throw new UsageError("--release-eval-interval needs --release-engine");
+  const evalIntervalMs = durationMs(values["release-eval-interval"], "release-eval-interval");
   const clusterConfig = loadConfig(values.kubeconfig);
   const identity = values.identity ?? defaultIdentity(process.env);
 
@@ -153,11 +182,19 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
         log,
       )
     : undefined;
-  // Every write the reconciler and the hub bridge make goes through the fence: only the lease holder writes.
+  // Every write the reconciler, the hub bridge and the release engine make goes through the fence:
+  // only the lease holder writes.
   const writer = elector ? client.with({ fence: elector }) : client;
   const controller = new Controller(
     writer,
-    { namespaces: namespacesWatched, workers, resyncMs, defaults, instance: identity },
+    {
+      namespaces: namespacesWatched,
+      workers,
+      resyncMs,
+      defaults,
+      instance: identity,
+      localReleases: releaseEngine,
+    },
     log,
     metrics,
   );
@@ -178,13 +215,18 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
             log,
             agent: DEFAULT_AGENT_INFO,
             heartbeatMs,
+            twinRefreshMs,
           });
       })()
     : undefined;
+  // One engine per term: a stopped engine does not start again.
+  const releaseEngines = releaseEngine ? () => new ReleaseEngine(writer, log, { evalIntervalMs, resyncMs }) : undefined;
+  let engine: ReleaseEngine | undefined;
   const server = await startOpsServer(ops.host, ops.port, {
     healthy: () => true,
     // A standby replica (no lease, or no API server) is not ready: only the one that works is.
-    ready: () => (!elector || elector.isLeader) && controller.ready,
+    ready: () =>
+      (!elector || elector.isLeader) && controller.ready && (releaseEngines === undefined || engine?.ready === true),
     metrics: () => {
       metrics.leader.set({}, elector ? (elector.isLeader ? 1 : 0) : 1);
       if (elector) metrics.refusedWrites.set({}, elector.refusedWrites);
@@ -196,7 +238,15 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     namespaces: values["all-namespaces"] ? ["*"] : namespaces,
     leaderElection: elector !== undefined,
     hubBridge: hubBridges !== undefined,
+    releaseEngine,
   });
+  let announced = false;
+  /** Logs `ready` the first time this replica works, with the time since the process started. */
+  function announceReady(): void {
+    if (announced) return;
+    announced = true;
+    log.info("ready", { startupMs: Math.round(performance.now()) });
+  }
 
   const shutdown = new AbortController();
   const stopped = new Promise<void>((resolve) => {
@@ -214,15 +264,26 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     });
   });
 
-  /** One term of work: the controller and, in hub mode, the bridges, until the term ends. */
+  /** One term of work: the controller and, in hub mode, the bridges, or the release engine, until the term ends. */
   async function work(term: AbortSignal): Promise<void> {
     const bridges = hubBridges?.();
-    // Not awaited: with the API server away its caches never sync, and stop() ends them anyway.
+    const termEngine = releaseEngines?.();
+    engine = termEngine;
+    // Not awaited: with the API server away their caches never sync, and stop() ends them anyway.
     void bridges?.start().catch((error: unknown) => {
       log.error("hub bridges failed to start", { error: (error as Error).message });
     });
+    void Promise.all([controller.startCache(), termEngine?.start()]).then(
+      () => {
+        if (!term.aborted) announceReady();
+      },
+      (error: unknown) => {
+        log.error("release engine failed to start", { error: (error as Error).message });
+      },
+    );
     await controller.lead(term);
     await bridges?.stop();
+    await termEngine?.stop();
   }
 
   // The campaign never ends because of the API server: a lost lease means standing by and competing again.
@@ -231,9 +292,13 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     if (!elector) {
       await controller.start();
       const bridges = hubBridges?.();
+      engine = releaseEngines?.();
       await bridges?.start();
+      await engine?.start();
+      announceReady();
       await stopped;
       await bridges?.stop();
+      await engine?.stop();
       return;
     }
     void controller.startCache();

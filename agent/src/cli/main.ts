@@ -1,5 +1,6 @@
 import { agentCommand, agentHelp } from "./agent.ts";
 import { renderCommand, renderHelp } from "./render.ts";
+import { rolloutCommand, rolloutHelp } from "./rollout.ts";
 import { InputError, UsageError } from "./usage.ts";
 import { type Io, validateCommand, validateHelp } from "./validate.ts";
 
@@ -11,15 +12,18 @@ Commands:
   render FILE --device ID --hub HOSTNAME   print the Kubernetes objects for a device's manifest
   validate FILE                            check a deployment manifest; one line per problem
   agent --namespace NS | --all-namespaces  run the Edge Agent (the operator) against a cluster
+  rollout TRACK --stack NAME               roll a track's new release out to its devices, ring by ring
   help [COMMAND]                           show help for a command
 
 Run "edgek8s <command> --help" for a command's options.
-Exit codes: 0 success, 1 invalid input (the problems are printed), 2 usage error.`;
+Exit codes: 0 success, 1 invalid input (the problems are printed), 2 usage error
+(rollout has its own: see "edgek8s rollout --help").`;
 
 const commands: Record<string, { run: (args: readonly string[], io: Io) => Promise<number>; help: string }> = {
   render: { run: renderCommand, help: renderHelp },
   validate: { run: validateCommand, help: validateHelp },
   agent: { run: agentCommand, help: agentHelp },
+  rollout: { run: rolloutCommand, help: rolloutHelp },
 };
 
 const stdio: Io = {

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { readJsonFile } from "./readManifest.ts";
 import { translationDefaultsFrom, translationFlagHelp, translationFlagOptions } from "./translationFlags.ts";
-import { InputError, UsageError, oneOf, parseCommandArgs, requireOne, requireString } from "./usage.ts";
+import { UsageError, oneOf, parseCommandArgs, requireOne, requireString } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { formatIssue } from "../manifest/issues.ts";
 import { parseManifest } from "../manifest/parse.ts";
@@ -22,7 +22,7 @@ ${translationFlagHelp}
   --show-secrets           print Secret data; by default it is replaced by "REDACTED"
   -h, --help               show this help
 
-Warnings (fields ignored or not honoured exactly) go to stderr.
+Warnings (fields ignored or not honoured exactly) and problems go to stderr; stdout has only objects.
 Exit codes: 0 rendered, 1 invalid manifest, 2 usage error.`;
 
 const REDACTED = "REDACTED";
@@ -57,8 +57,13 @@ export async function renderCommand(args: readonly string[], io: Io): Promise<nu
   const output = oneOf(values.output, "output", ["yaml", "json"] as const, "yaml");
   const defaults = translationDefaultsFrom(values);
 
-  const parsed = parseManifest(await readJsonFile(file));
-  if (!parsed.ok) throw new InputError(parsed.issues.map(formatIssue));
+  const parsed = parseManifest(await readJsonFile(file), { parentHostname: defaults.parentHostname });
+  if (!parsed.ok) {
+    // Problems on stderr only: stdout stays empty, so a pipe into kubectl apply gets nothing half-made.
+    for (const w of parsed.warnings) io.err(`warning: ${formatIssue(w)}`);
+    for (const i of parsed.issues) io.err(formatIssue(i));
+    return 1;
+  }
   const namespace = deviceNamespace(hubHostName, deviceId);
   const translation = translate(parsed.manifest, { deviceId, hubHostName, namespace, defaults });
   for (const w of [...parsed.warnings, ...translation.warnings]) io.err(`warning: ${formatIssue(w)}`);

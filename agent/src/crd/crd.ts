@@ -38,6 +38,20 @@ const moduleStatus = {
   },
 };
 
+const readiness = {
+  type: "object",
+  description:
+    "whether the device runs exactly readyVersion: every module as desired on its current template (the rollout gates read it)",
+  required: ["ready", "modulesReady", "modulesTotal", "readySince"],
+  properties: {
+    ready: { type: "boolean" },
+    readyVersion: { type: "integer", format: "int64", description: "the desired version ready was computed for" },
+    modulesReady: integer,
+    modulesTotal: integer,
+    readySince: { ...dateTime, description: "when ready or readyVersion last changed" },
+  },
+};
+
 /**
  * The CustomResourceDefinition of EdgeDeployment: structural, with a declared status subresource
  * (the original left status undeclared and broke on Kubernetes 1.22). Pulumi applies the YAML
@@ -70,6 +84,13 @@ export function edgeDeploymentCrd() {
             { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
             { name: "Modules", type: "string", jsonPath: ".status.modulesReady", description: "ready/total modules" },
             { name: "Desired Version", type: "integer", jsonPath: ".spec.desiredVersion" },
+            {
+              name: "Ready Version",
+              type: "integer",
+              jsonPath: ".status.readiness.readyVersion",
+              priority: 1,
+              description: "the desired version every module runs as desired",
+            },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: {
@@ -83,7 +104,8 @@ export function edgeDeploymentCrd() {
                 metadata: { type: "object" },
                 spec: {
                   type: "object",
-                  required: ["deviceId", "hubHostName", "edgeAgent"],
+                  // edgeAgent may be absent: a local device in a track waits for the release engine to write it.
+                  required: ["deviceId", "hubHostName"],
                   properties: {
                     deviceId: { type: "string", minLength: 1, maxLength: 128, description: "IoT Edge device id" },
                     hubHostName: { type: "string", minLength: 1, maxLength: 253, description: "IoT Hub host name" },
@@ -122,6 +144,7 @@ export function edgeDeploymentCrd() {
                       required: ["code"],
                       properties: { code: integer, description: string },
                     },
+                    readiness,
                   },
                 },
               },

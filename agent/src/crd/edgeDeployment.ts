@@ -10,8 +10,11 @@ export interface EdgeDeploymentSpec {
   readonly hubHostName: string;
   /** The `$version` of the `$edgeAgent` desired properties this spec was written from (hub mode). */
   readonly desiredVersion?: number | undefined;
-  /** `$edgeAgent` `properties.desired`, as IoT Hub holds it. */
-  readonly edgeAgent: unknown;
+  /**
+   * `$edgeAgent` `properties.desired`, as IoT Hub holds it. Absent until a deployment reaches the
+   * device (a local device in a track, before the release engine writes it): the device reports 417.
+   */
+  readonly edgeAgent?: unknown;
   /** `$edgeHub` `properties.desired`, as IoT Hub holds it; absent in hub mode (edgeHub reads its own twin). */
   readonly edgeHub?: unknown;
 }
@@ -40,6 +43,21 @@ export interface ModuleStatus {
   readonly version?: string;
 }
 
+/**
+ * Whether the device runs exactly the desired version it was sent (status/readiness.ts); reported to
+ * IoT Hub as `properties.reported.edgek8s`, read by the rollout's gates.
+ */
+export interface Readiness {
+  /** Every module desired running is running, every stopped one stopped, on the current template. */
+  readonly ready: boolean;
+  /** The desired version `ready` was computed for (`spec.desiredVersion`). */
+  readonly readyVersion?: number;
+  readonly modulesReady: number;
+  readonly modulesTotal: number;
+  /** When `ready` or `readyVersion` last changed (the rollout's grace period counts from here). */
+  readonly readySince: string;
+}
+
 export interface EdgeDeploymentStatus {
   readonly observedGeneration?: number;
   readonly desiredVersion?: number;
@@ -49,4 +67,5 @@ export interface EdgeDeploymentStatus {
   readonly modulesReady?: string;
   readonly warnings?: readonly { path: string; message: string }[];
   readonly lastDesiredStatus?: { code: number; description: string };
+  readonly readiness?: Readiness;
 }

@@ -1,31 +1,20 @@
 import { arch, platform } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ModuleClient, Twin } from "azure-iot-device";
+import type { Registry } from "azure-iothub";
 import type { DeviceCredentials } from "./connectionString.ts";
 import type { HubConnector } from "./connector.ts";
-import {
-  BRIDGE_MANAGER,
-  EDGE_AGENT_MODULE_ID,
-  ensureModuleIdentity,
-  identityFromSecret,
-  identitySecret,
-  managedModuleIds,
-  removeModuleIdentity,
-  type ModuleIdentity,
-} from "./identities.ts";
-import { type AgentInfo, type DesiredStatus, reportedProperties } from "./reported.ts";
-import { type Desired, DesiredTracker, type TwinStep, diffPatch } from "./twin.ts";
-import { API_VERSION, type EdgeDeploymentStatus, KIND } from "../crd/edgeDeployment.ts";
+import { type EdgeDeploymentObject, deployDesired } from "./deploy.ts";
+import { edgeAgentIdentity, renewEdgeAgentIdentity } from "./edgeAgentIdentity.ts";
+import { EDGE_AGENT_MODULE_ID } from "./identities.ts";
+import { type IdentityStore, secretStore } from "./identityStore.ts";
+import { type AgentInfo, type DesiredStatus, fitReported, reportedProperties } from "./reported.ts";
+import { ReportedSender, sdkReportedUpdate } from "./reporter.ts";
+import { Backoff, isTransient, isUnauthorized, statusOf, withTimeout } from "./retry.ts";
+import { type Desired, DesiredTracker, type TwinStep } from "./twin.ts";
 import type { KubeClient } from "../kube/client.ts";
-import type { KubeObject } from "../kube/objects.ts";
-import { RESOURCES } from "../kube/resources.ts";
-import { desiredStatusFor, formatIssue } from "../manifest/issues.ts";
-import { parseDesired } from "../manifest/parse.ts";
 import { k8sName } from "../naming/k8sName.ts";
 import type { Logger } from "../runtime/log.ts";
-import { CERT_KEYS, DEVICE_CA_SECRET, EDGE_HUB_CERT_SECRET, identitySecretName } from "../translate/identity.ts";
-import { createDeviceCa, issueEdgeHubCertificate, needsIssuing } from "./certificates.ts";
-import { LABEL } from "../translate/labels.ts";
 
 export interface BridgeOptions {
   readonly namespace: string;
@@ -36,6 +25,8 @@ export interface BridgeOptions {
   readonly agent: AgentInfo;
   /** How often the heartbeat is reported even when nothing changed. */
   readonly heartbeatMs?: number;
+  /** How often the whole twin is fetched without being told (IoT Edge's agent: hourly, its default here). */
+  readonly twinRefreshMs?: number;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
   /** A connection attempt (open, subscribe, fetch the twin) that takes longer is abandoned and retried. */
@@ -47,11 +38,6 @@ export interface BridgeOptions {
   readonly operationTimeoutMs?: number;
 }
 
-type EdgeDeploymentObject = KubeObject & {
-  spec?: { desiredVersion?: number; edgeAgent?: unknown };
-  status?: EdgeDeploymentStatus;
-};
-
 export const DEFAULT_AGENT_INFO: AgentInfo = {
   version: "0.1.0",
   os: platform(),
@@ -59,30 +45,34 @@ export const DEFAULT_AGENT_INFO: AgentInfo = {
   startedUtc: new Date().toISOString(),
 };
 
-/** `$version` and `$metadata` are twin bookkeeping, not part of the deployment. */
-function withoutTwinKeys(desired: Desired): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(desired).filter(([k]) => !k.startsWith("$")));
-}
+/** IoT Edge's agent refreshes the whole twin hourly (edge-agent `EdgeAgentConnection.cs`, DefaultConfigRefreshFrequency). */
+export const TWIN_REFRESH_MS = 3_600_000;
 
 /**
  * One device's bridge to IoT Hub (DESIGN §2): follows the `$edgeAgent` twin into the EdgeDeployment
  * spec, provisions module identities and their Secrets with the device's own key, and reports status
  * back in the real agent's shape. It never deletes workloads: when the hub is unreachable the
- * EdgeDeployment keeps running what it has, and the bridge reconnects with backoff.
+ * EdgeDeployment keeps running what it has, and the bridge reconnects with backoff. A desired version
+ * that cannot be applied for now (a throttled or unreachable registry) is retried with backoff until
+ * it is applied or a newer one arrives.
  */
 export class DeviceBridge {
   private readonly options: BridgeOptions;
   private readonly log: Logger;
   private readonly tracker = new DesiredTracker();
+  private readonly reporter: ReportedSender;
+  private readonly store: IdentityStore;
   private readonly abort = new AbortController();
+  private readonly applyBackoff: Backoff;
   private client: ModuleClient | undefined;
   private twin: Twin | undefined;
   /** Serialises everything that touches the cluster or the twin. */
   private chain: Promise<void> = Promise.resolve();
-  private lastSent: Record<string, unknown> | undefined;
   private lastDesired: { version: number; status: DesiredStatus; written: boolean } | undefined;
   private edgeDeployment: EdgeDeploymentObject | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private retry: NodeJS.Timeout | undefined;
+  private refetchQueued = false;
   /** The heartbeat reported: moved on by the heartbeat timer only, so other reports stay minimal. */
   private beat = new Date().toISOString();
   private disconnected: (() => void) | undefined;
@@ -94,22 +84,32 @@ export class DeviceBridge {
   constructor(options: BridgeOptions) {
     this.options = options;
     this.log = options.log.with({ namespace: options.namespace, device: options.credentials.deviceId });
+    this.reporter = new ReportedSender(this.log);
+    this.store = secretStore(options.kube, options.namespace, options.credentials);
+    this.applyBackoff = new Backoff(options.minBackoffMs ?? 1000, options.maxBackoffMs ?? 60_000);
   }
 
   get name(): string {
     return k8sName(this.options.credentials.deviceId);
   }
 
+  private registry = (): Promise<Registry> => this.options.connector.deviceRegistry(this.options.credentials);
+
   /** Runs until stop(): connect, follow the twin, reconnect with backoff when the connection ends. */
   async run(): Promise<void> {
-    const min = this.options.minBackoffMs ?? 1000;
-    const max = this.options.maxBackoffMs ?? 60_000;
-    let backoff = min;
-    this.heartbeat = setInterval(() => {
+    const backoff = new Backoff(this.options.minBackoffMs ?? 1000, this.options.maxBackoffMs ?? 60_000);
+    const every = (ms: number, work: () => void) => {
+      const timer = setInterval(work, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.heartbeatMs ?? 300_000, () => {
       this.beat = new Date().toISOString();
       this.enqueue(() => this.report());
-    }, this.options.heartbeatMs ?? 300_000);
-    this.heartbeat.unref();
+    });
+    every(this.options.twinRefreshMs ?? TWIN_REFRESH_MS, () => {
+      if (this.connected) this.queueRefetch("periodic refresh of the whole twin");
+    });
     while (!this.abort.signal.aborted) {
       try {
         await withTimeout(this.connect(), this.options.connectTimeoutMs ?? 30_000, "connecting to IoT Hub").catch(
@@ -118,7 +118,7 @@ export class DeviceBridge {
             throw error;
           },
         );
-        backoff = min;
+        backoff.reset();
         await new Promise<void>((resolve) => {
           this.disconnected = resolve;
           this.abort.signal.addEventListener("abort", () => {
@@ -126,16 +126,16 @@ export class DeviceBridge {
           });
         });
       } catch (error) {
-        this.log.warn("IoT Hub unreachable; workloads keep running from the EdgeDeployment", {
-          error: (error as Error).message,
-          retryInMs: backoff,
-        });
+        if (isUnauthorized(error) && !this.stopping()) await this.renewIdentity(error);
+        else
+          this.log.warn("IoT Hub unreachable; workloads keep running from the EdgeDeployment", {
+            error: (error as Error).message,
+          });
       }
       this.connected = false;
       await this.closeClient();
       if (this.stopping()) break;
-      await sleep(backoff, undefined, { signal: this.abort.signal }).catch(() => undefined);
-      backoff = Math.min(backoff * 2, max);
+      await sleep(backoff.next(), undefined, { signal: this.abort.signal }).catch(() => undefined);
     }
   }
 
@@ -149,7 +149,8 @@ export class DeviceBridge {
 
   async stop(): Promise<void> {
     this.abort.abort();
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.retry);
     await this.chain;
     await this.closeClient();
   }
@@ -180,26 +181,29 @@ export class DeviceBridge {
     }
   }
 
-  /** The `$edgeAgent` identity: kept in a Secret, so a restarted agent is the same module. */
-  private async edgeAgentIdentity(): Promise<ModuleIdentity> {
-    const { kube, namespace, credentials, connector } = this.options;
-    const stored = identityFromSecret(
-      await kube.get(RESOURCES.Secret, namespace, identitySecretName(EDGE_AGENT_MODULE_ID)),
-      EDGE_AGENT_MODULE_ID,
-    );
-    if (stored) return stored;
-    const registry = await connector.deviceRegistry(credentials);
-    const identity = await ensureModuleIdentity(registry, credentials.deviceId, EDGE_AGENT_MODULE_ID);
-    await kube.apply(identitySecret(namespace, credentials.hostName, credentials.deviceId, identity), BRIDGE_MANAGER);
-    this.log.info("stored the $edgeAgent module identity");
-    return identity;
+  /** IoT Hub refused the stored `$edgeAgent` key: read the identity again (a re-created device has new keys). */
+  private async renewIdentity(refusal: unknown): Promise<void> {
+    try {
+      const renewed = await renewEdgeAgentIdentity(this.store, this.options.credentials, this.registry);
+      if (renewed) this.log.info("IoT Hub refused the stored $edgeAgent key; stored the identity it holds now");
+      else
+        this.log.error("IoT Hub refuses $edgeAgent although its stored key is current; is the device disabled?", {
+          error: (refusal as Error).message,
+        });
+    } catch (error) {
+      this.log.error("IoT Hub refused $edgeAgent, and its identity could not be read again with the device key", {
+        error: (error as Error).message,
+        status: statusOf(error),
+      });
+    }
   }
 
   private async connect(): Promise<void> {
     const { credentials, connector } = this.options;
     const attempt = ++this.attempts;
     const abandoned = () => attempt !== this.attempts || this.stopping();
-    const identity = await this.edgeAgentIdentity();
+    const { identity, provisioned } = await edgeAgentIdentity(this.store, credentials, this.registry);
+    if (provisioned) this.log.info("stored the $edgeAgent module identity");
     if (abandoned()) return;
     const client = await connector.moduleClient(
       `HostName=${credentials.hostName};DeviceId=${credentials.deviceId};ModuleId=${EDGE_AGENT_MODULE_ID};SharedAccessKey=${identity.key}`,
@@ -215,7 +219,7 @@ export class DeviceBridge {
     client.on("error", lost("error"));
     // Should the transport reconnect on its own after all, the whole twin is fetched again.
     client.on("connect", () => {
-      if (this.connected) this.enqueue(() => this.step({ kind: "refetch", reason: "the transport reconnected" }));
+      if (this.connected) this.queueRefetch("the transport reconnected");
     });
     await client.open();
     const twin = await client.getTwin();
@@ -226,16 +230,18 @@ export class DeviceBridge {
     this.twin = twin;
     this.connected = true;
     // After a (re)connect the hub's reported state is the base for diffs, and desired starts whole.
-    this.lastSent = { ...twin.properties.reported };
+    this.reporter.reset(twin.properties.reported);
     this.tracker.reset();
     this.beat = new Date().toISOString();
-    // The SDK hands over its whole desired document (same object) on subscribe and on get, and
-    // the patch itself for each notification.
+    // The SDK hands over its whole desired document (same object) on get, and each notification as
+    // it came. Copied now: the SDK merges later notifications into its document.
     twin.on("properties.desired", (delivered: unknown) => {
       const whole = delivered === twin.properties.desired;
-      this.enqueue(() => this.step(whole ? this.tracker.full(delivered) : this.tracker.patch(delivered)));
+      const copy = structuredClone(delivered);
+      if (whole) this.enqueue(() => this.step(this.tracker.full(copy)));
+      else this.step(this.tracker.notified(copy)).catch(() => undefined);
     });
-    // Subscribed before the document is read again, so no patch can fall between the two.
+    // Subscribed before the document is read again, so no notification can fall between the two.
     await new Promise<void>((resolve, reject) => {
       twin.enableTwinDesiredPropertiesUpdates((error) => {
         if (error) reject(error);
@@ -246,121 +252,77 @@ export class DeviceBridge {
     this.log.info("connected to IoT Hub as $edgeAgent");
   }
 
-  private async step(step: TwinStep): Promise<void> {
-    if (step.kind === "ignore") return;
-    if (step.kind === "refetch") {
-      this.log.info("fetching the whole twin", { reason: step.reason });
+  private queueRefetch(reason: string): void {
+    if (this.refetchQueued) return;
+    this.refetchQueued = true;
+    this.enqueue(async () => {
+      this.refetchQueued = false;
       const twin = this.twin;
-      if (!twin) return;
-      this.tracker.reset();
+      if (!twin || !this.connected) return;
+      this.log.info("fetching the whole twin", { reason });
       // The SDK delivers the fetched document through the desired-properties listener.
       await withTimeout(twin.get(), this.operationTimeoutMs(), "fetching the twin");
-      return;
-    }
-    await this.applyDesired(step.desired);
+    });
   }
 
-  /** Validates the desired properties; valid ones become module identities and the EdgeDeployment spec. */
+  private async step(step: TwinStep): Promise<void> {
+    if (step.kind === "ignore") return;
+    if (step.kind === "refetch") this.queueRefetch(step.reason);
+    else await this.applyDesired(step.desired);
+  }
+
+  /** Applies a desired version; when IoT Hub or the API server fails, tries again with backoff. */
   private async applyDesired(desired: Desired): Promise<void> {
-    const { kube, namespace, credentials, connector } = this.options;
     const version = desired.$version;
-    const edgeAgent = withoutTwinKeys(desired);
-    const parsed = parseDesired({
-      edgeAgent,
-      edgeHub: undefined,
-      edgeAgentPath: ["$edgeAgent", "properties.desired"],
-      edgeHubPath: ["$edgeHub", "properties.desired"],
-      edgeHubFromTwin: true,
-    });
-    if (!parsed.ok) {
-      // Nothing but twin bookkeeping: IoT Hub's "empty desired properties" (417), as the real agent says.
-      const status =
-        Object.keys(edgeAgent).length === 0
-          ? { code: 417, description: "the $edgeAgent desired properties are empty" }
-          : desiredStatusFor(parsed.issues);
-      this.lastDesired = { version, status, written: false };
-      this.log.warn("desired properties refused; the cluster keeps the last valid deployment", {
+    clearTimeout(this.retry);
+    const ctx = { ...this.options, store: this.store, registry: this.registry, log: this.log };
+    let outcome: Awaited<ReturnType<typeof deployDesired>>;
+    try {
+      outcome = await deployDesired(ctx, desired);
+    } catch (error) {
+      const retryInMs = this.applyBackoff.next();
+      const permanent = !isTransient(error);
+      this.log.warn("could not apply the desired properties; trying again", {
         desiredVersion: version,
-        code: status.code,
-        problems: parsed.issues.map(formatIssue),
+        retryInMs,
+        error: (error as Error).message,
+        status: statusOf(error),
       });
-      await this.report();
+      if (permanent && this.lastDesired?.version !== version) {
+        // IoT Hub refused a call outright: say so (500, as IoT Edge's agent does) while retrying.
+        this.lastDesired = { version, status: { code: 500, description: (error as Error).message }, written: false };
+        this.enqueue(() => this.report());
+      }
+      this.retry = setTimeout(() => {
+        this.enqueue(() => this.retryApply(version));
+      }, retryInMs);
+      this.retry.unref();
       return;
     }
-    await this.ensureCertificates();
-    const registry = await connector.deviceRegistry(credentials);
-    const wanted = parsed.manifest.modules.map((m) => m.id);
-    for (const moduleId of wanted) {
-      const identity = await ensureModuleIdentity(registry, credentials.deviceId, moduleId);
-      await kube.apply(identitySecret(namespace, credentials.hostName, credentials.deviceId, identity), BRIDGE_MANAGER);
-    }
-    const edgeDeployment = {
-      apiVersion: API_VERSION,
-      kind: KIND,
-      metadata: {
-        name: this.name,
-        namespace,
-        labels: { [LABEL.device]: k8sName(credentials.deviceId) },
-      },
-      spec: { deviceId: credentials.deviceId, hubHostName: credentials.hostName, desiredVersion: version, edgeAgent },
-    };
-    this.edgeDeployment = await kube.apply<EdgeDeploymentObject>(edgeDeployment, BRIDGE_MANAGER);
-    this.lastDesired = { version, status: { code: 200, description: "" }, written: true };
-    this.log.info("desired properties applied to the EdgeDeployment", {
-      desiredVersion: version,
-      modules: wanted.length,
-    });
-    for (const moduleId of await managedModuleIds(registry, credentials.deviceId)) {
-      if (wanted.includes(moduleId)) continue;
-      await removeModuleIdentity(registry, credentials.deviceId, moduleId);
-      await kube.delete(RESOURCES.Secret, namespace, identitySecretName(moduleId));
-      this.log.info("removed the identity of a module no longer deployed", { module: moduleId });
+    this.applyBackoff.reset();
+    if (outcome.kind === "refused") {
+      this.lastDesired = { version, status: outcome.status, written: false };
+      this.log.warn("desired properties refused; the cluster keeps the last valid deployment", {
+        desiredVersion: version,
+        code: outcome.status.code,
+        problems: outcome.problems,
+      });
+    } else {
+      this.edgeDeployment = outcome.edgeDeployment;
+      this.lastDesired = { version, status: { code: 200, description: "" }, written: true };
+      this.log.info("desired properties applied to the EdgeDeployment", {
+        desiredVersion: version,
+        identitiesStored: outcome.identities.stored.length,
+        identitiesRemoved: outcome.identities.removed.length,
+      });
     }
     await this.report();
   }
 
-  /** The device CA (made once, kept in a Secret) and edgeHub's server certificate, issued again before it expires. */
-  private async ensureCertificates(now = new Date()): Promise<void> {
-    const { kube, namespace, credentials } = this.options;
-    const read = async (name: string) => {
-      const secret = await kube.get(RESOURCES.Secret, namespace, name);
-      const data = (secret as { data?: Record<string, string> } | undefined)?.data ?? {};
-      return (key: string) => (data[key] !== undefined ? Buffer.from(data[key], "base64").toString("utf8") : undefined);
-    };
-    const secret = (name: string, stringData: Record<string, string>) => ({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: {
-        name,
-        namespace,
-        labels: { [LABEL.managedBy]: BRIDGE_MANAGER, [LABEL.device]: k8sName(credentials.deviceId) },
-      },
-      type: "Opaque",
-      stringData,
-    });
-    const caData = await read(DEVICE_CA_SECRET);
-    let ca = { certPem: caData(CERT_KEYS.caCert) ?? "", keyPem: caData(CERT_KEYS.caKey) ?? "" };
-    if (ca.certPem === "" || ca.keyPem === "" || needsIssuing(ca.certPem, ca.certPem, now)) {
-      ca = createDeviceCa(credentials.deviceId, now);
-      await kube.apply(
-        secret(DEVICE_CA_SECRET, { [CERT_KEYS.caCert]: ca.certPem, [CERT_KEYS.caKey]: ca.keyPem }),
-        BRIDGE_MANAGER,
-      );
-      this.log.info("made the device CA");
-    }
-    const server = await read(EDGE_HUB_CERT_SECRET);
-    if (needsIssuing(server(CERT_KEYS.cert), ca.certPem, now)) {
-      const issued = issueEdgeHubCertificate(ca, namespace, now);
-      await kube.apply(
-        secret(EDGE_HUB_CERT_SECRET, {
-          [CERT_KEYS.cert]: issued.certPem,
-          [CERT_KEYS.key]: issued.keyPem,
-          [CERT_KEYS.caCert]: ca.certPem,
-        }),
-        BRIDGE_MANAGER,
-      );
-      this.log.info("issued edgeHub's server certificate");
-    }
+  private async retryApply(version: number): Promise<void> {
+    const current = this.tracker.desired;
+    if (current?.$version !== version || this.stopping()) return; // a newer version took over
+    await this.applyDesired(current);
   }
 
   /** What IoT Hub should see now: a spec it wrote counts once the reconciler has acted on it. */
@@ -380,47 +342,17 @@ export class DeviceBridge {
     const twin = this.twin;
     if (!twin || !this.connected) return;
     const outcome = this.desiredOutcome();
-    const previous = this.lastSent;
-    const next = reportedProperties({
-      agent: this.options.agent,
-      lastDesiredVersion: outcome.version ?? (previous?.["lastDesiredVersion"] as number | undefined),
-      lastDesiredStatus: outcome.status ?? (previous?.["lastDesiredStatus"] as DesiredStatus | undefined),
-      desired: this.edgeDeployment?.spec?.edgeAgent,
-      status: this.edgeDeployment?.status,
-      heartbeatUtc: this.beat,
-    });
-    // Reported properties are sent as diffs; a removed module becomes null.
-    const patch = diffPatch(withoutVersion(previous) ?? {}, next);
-    if (Object.keys(patch).length === 0) return;
-    const sent = new Promise<void>((resolve, reject) => {
-      const reported = twin.properties.reported as unknown as {
-        update(patch: object, done: (error?: Error) => void): void;
-      };
-      reported.update(patch, (error?: Error) => {
-        if (error) reject(error);
-        else resolve();
-      });
-    });
-    await withTimeout(sent, this.operationTimeoutMs(), "reporting to IoT Hub");
-    this.lastSent = next;
-  }
-}
-
-function withoutVersion(doc: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!doc) return undefined;
-  return Object.fromEntries(Object.entries(doc).filter(([k]) => !k.startsWith("$") && k !== "update"));
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what} took longer than ${String(ms / 1000)} s`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
+    const previous = this.reporter.last;
+    const next = fitReported(
+      reportedProperties({
+        agent: this.options.agent,
+        lastDesiredVersion: outcome.version ?? (previous?.["lastDesiredVersion"] as number | undefined),
+        lastDesiredStatus: outcome.status ?? (previous?.["lastDesiredStatus"] as DesiredStatus | undefined),
+        desired: this.edgeDeployment?.spec?.edgeAgent,
+        status: this.edgeDeployment?.status,
+        heartbeatUtc: this.beat,
+      }),
+    );
+    await this.reporter.send(next, sdkReportedUpdate(twin, this.operationTimeoutMs()));
   }
 }

@@ -1,7 +1,10 @@
 /**
- * Following a twin's desired properties in version order. The device SDK delivers the whole desired
- * document once, then patches; a patch is applied only when it is exactly the next version. A gap
- * (a patch lost, or a reconnect) means fetching the whole document again. Pure.
+ * Following a twin's desired properties. A desired-properties notification carries "the same form of
+ * update (partial or full replacement) executed by the solution back end" (learn.microsoft.com,
+ * "Understand and use device twins in IoT Hub"): a replacement arrives whole, with no null for what it
+ * removed, so a notification is never merged. It only says that a newer `$version` exists; the bridge
+ * then fetches the whole document and applies that. Versions only grow, so anything at or below the
+ * applied version is ignored (the device reconnection flow in the same document). Pure.
  */
 
 export type Desired = Record<string, unknown> & { readonly $version: number };
@@ -15,20 +18,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** JSON merge patch as twins use it: null removes a key, objects merge, anything else replaces. */
-export function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) Reflect.deleteProperty(result, key);
-    else if (isObject(value)) result[key] = mergePatch(isObject(result[key]) ? result[key] : {}, value);
-    else result[key] = value;
-  }
-  return result;
-}
-
 /**
- * The merge patch that turns `before` into `after` (the inverse of mergePatch): changed and new keys,
- * objects recursed, null for keys that are gone. Empty when nothing changed.
+ * The merge patch that turns `before` into `after`: changed and new keys, objects recursed, null for
+ * keys that are gone. Empty when nothing changed. (How reported properties are sent.)
  */
 export function diffPatch(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
@@ -55,32 +47,27 @@ export class DesiredTracker {
     return this.current;
   }
 
-  /** The whole desired document (first delivery, or after a refetch). */
+  /** The whole desired document (as fetched). */
   full(doc: unknown): TwinStep {
     const version = versionOf(doc);
     if (!isObject(doc) || version === undefined)
       return { kind: "refetch", reason: "desired properties without $version" };
     if (this.current && version <= this.current.$version)
       return { kind: "ignore", reason: `document $version ${String(version)} already applied` };
-    // A copy: the SDK merges later patches into the object it handed over.
+    // A copy: the SDK keeps changing the object it handed over.
     this.current = structuredClone(doc) as Desired;
     return { kind: "apply", desired: this.current };
   }
 
-  /** A desired-properties patch notification. */
-  patch(patch: unknown): TwinStep {
-    const version = versionOf(patch);
-    if (!isObject(patch) || version === undefined) return { kind: "refetch", reason: "patch without $version" };
-    if (!this.current) return { kind: "refetch", reason: "patch before the whole document" };
-    if (version <= this.current.$version)
-      return { kind: "ignore", reason: `patch $version ${String(version)} already applied` };
-    if (version !== this.current.$version + 1)
-      return {
-        kind: "refetch",
-        reason: `patch $version ${String(version)} after ${String(this.current.$version)}: a patch was missed`,
-      };
-    this.current = { ...mergePatch(this.current, structuredClone(patch)), $version: version };
-    return { kind: "apply", desired: this.current };
+  /** A desired-properties notification: a patch or a whole replacement, never applied as it comes. */
+  notified(notification: unknown): TwinStep {
+    const version = versionOf(notification);
+    if (version !== undefined && this.current && version <= this.current.$version)
+      return { kind: "ignore", reason: `notification $version ${String(version)} already applied` };
+    return {
+      kind: "refetch",
+      reason: version === undefined ? "notified without $version" : `notified of $version ${String(version)}`,
+    };
   }
 
   /** Forget the document: after a reconnect the next delivery must be a whole one. */

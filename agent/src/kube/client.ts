@@ -217,6 +217,17 @@ export class KubeClient {
     return this.call<T>("PATCH", path, object, "application/apply-patch+yaml");
   }
 
+  /**
+   * The same server-side apply with `dryRun=All`: the API server runs defaulting, validation and
+   * admission and answers as it would, but stores nothing. The KubeError says why an object is refused.
+   */
+  async dryRunApply<T extends KubeObject>(object: KubeObject, fieldManager: string): Promise<T> {
+    const path =
+      resourcePath(resourceFor(object.kind ?? ""), object.metadata?.namespace, object.metadata?.name) +
+      query({ fieldManager, force: true, dryRun: "All" });
+    return this.call<T>("PATCH", path, object, "application/apply-patch+yaml");
+  }
+
   async create<T extends KubeObject>(object: KubeObject): Promise<T> {
     const type = resourceFor(object.kind ?? "");
     return this.call<T>("POST", resourcePath(type, object.metadata?.namespace), object);

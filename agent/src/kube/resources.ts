@@ -12,6 +12,7 @@ function resource(apiVersion: string, kind: string, plural: string, namespaced =
 
 export const RESOURCES = {
   EdgeDeployment: resource("edgek8s.io/v1", "EdgeDeployment", "edgedeployments"),
+  EdgeRelease: resource("edgek8s.io/v1", "EdgeRelease", "edgereleases", false),
   Deployment: resource("apps/v1", "Deployment", "deployments"),
   Service: resource("v1", "Service", "services"),
   Secret: resource("v1", "Secret", "secrets"),

@@ -1,145 +1,181 @@
-import { z } from "zod";
+import { type DockerBody, dockerBodyShape } from "./docker/body.ts";
+import { type JsonPath, type ManifestIssue, type ManifestWarning, issue, warning } from "./issues.ts";
+import { parseRuntimeJson } from "./json.ts";
+import { K8S_EXPERIMENTAL_KEY, type K8sExperimental, k8sExperimentalShape } from "./k8s/experimental.ts";
+import type { ContainerPort, PortBinding } from "./model.ts";
+import { parseHostPort, parsePortKey, portKey } from "./ports.ts";
+import { type ReadSink, isRecord, read } from "./shape/read.ts";
+import { type VolumeMountSpec, collectMounts } from "./volumes.ts";
+
+export interface Findings {
+  issues: ManifestIssue[];
+  warnings: ManifestWarning[];
+}
+
+export function sinkFor(found: Findings): ReadSink {
+  return {
+    issue: (path, message) => found.issues.push(issue(path, message)),
+    warning: (path, message) => found.warnings.push(warning(path, message)),
+  };
+}
+
+/** Everything a module's settings say about its container: the createOptions-derived part of a ModuleSpec. */
+export interface ContainerSettings {
+  readonly createOptions: DockerBody;
+  readonly k8sExperimental: K8sExperimental;
+  readonly exposedPorts: readonly ContainerPort[];
+  readonly portBindings: readonly PortBinding[];
+  readonly mounts: readonly VolumeMountSpec[];
+}
+
+/** `createOptions`, `createOptions01`, … in any letter case, ordered (Azure/iotedge JsonEx.ChunkedValue). */
+const CHUNK = /^createoptions(\d*)$/i;
 
 /**
- * The subset of Docker's container-create body (API v1.40+) that IoT Edge manifests use, typed.
- * Objects are loose: fields we do not model are kept so translation can report them, never drop
- * them silently. Field names are Docker's, so a path in an error matches what the user wrote.
+ * The createOptions text (or object), joined from IoT Hub's 512-character chunks as the agent
+ * joins them (edge-agent DockerConfig.cs ReadJson + edge-util JsonEx.cs ChunkedProperty: the first
+ * without a number, then 1, 2, … with no gap).
  */
+function joinCreateOptions(settings: Record<string, unknown>, path: JsonPath, found: Findings): unknown {
+  const chunks = Object.keys(settings)
+    .map((key) => ({ key, match: CHUNK.exec(key) }))
+    .filter((c): c is { key: string; match: RegExpExecArray } => c.match !== null)
+    .sort((a, b) => (a.key.toLowerCase() < b.key.toLowerCase() ? -1 : 1));
+  if (chunks.length === 0) return undefined;
+  if (chunks.length === 1 && chunks[0]!.match[1] === "") return settings[chunks[0]!.key];
+  let text = "";
+  for (const [i, chunk] of chunks.entries()) {
+    const expected = i === 0 ? "" : String(i);
+    if ((chunk.match[1] === "" ? "" : String(Number(chunk.match[1]))) !== expected) {
+      found.issues.push(
+        issue([...path, chunk.key], `createOptions chunks must be createOptions, createOptions01, 02, … without gaps`),
+      );
+      return undefined;
+    }
+    const value = settings[chunk.key];
+    if (typeof value !== "string") {
+      found.issues.push(issue([...path, chunk.key], "a createOptions chunk must be a string"));
+      return undefined;
+    }
+    text += value;
+  }
+  return text;
+}
 
-const nonNegativeInt = z.number().int().nonnegative();
-const stringList = z.array(z.string());
-/** Docker accepts `"cmd arg"` or `["cmd", "arg"]` for Cmd and Entrypoint. */
-const commandLine = z.union([z.string(), stringList], { error: "must be a string or an array of strings" });
+/** The createOptions object: parsed as the agent parses it (empty, whitespace or "null" mean none). */
+function createOptionsObject(raw: unknown, path: JsonPath, found: Findings): Record<string, unknown> | undefined {
+  if (raw === undefined || raw === null) return {};
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    if (raw.trim() === "" || raw.trim().toLowerCase() === "null") return {};
+    const parsed = parseRuntimeJson(raw);
+    if ("error" in parsed) {
+      found.issues.push(issue(path, `is not valid JSON: ${parsed.error}`));
+      return undefined;
+    }
+    if (parsed.lenient) {
+      found.warnings.push(
+        warning(
+          path,
+          "is not strict JSON (unquoted names, single quotes, comments or trailing commas); read as the IoT Edge agent's JSON reader reads it",
+        ),
+      );
+    }
+    value = parsed.value;
+  }
+  if (value === null) return {};
+  if (!isRecord(value)) {
+    found.issues.push(issue(path, "must be a JSON object (Docker container create options)"));
+    return undefined;
+  }
+  return value;
+}
 
-const portBinding = z.looseObject({
-  HostIp: z.string().optional(),
-  HostPort: z.union([z.string(), z.number().int()]).optional(),
-});
+function parsePorts(body: DockerBody, path: JsonPath, found: Findings) {
+  const exposedPorts: ContainerPort[] = [];
+  const portBindings: PortBinding[] = [];
+  const seenExposed = new Set<string>();
+  for (const key of Object.keys(body.ExposedPorts ?? {})) {
+    const port = parsePortKey(key);
+    const at = [...path, "ExposedPorts", key];
+    if (typeof port === "string") found.issues.push(issue(at, port));
+    else if (seenExposed.has(portKey(port))) found.issues.push(issue(at, `duplicate container port ${portKey(port)}`));
+    else {
+      seenExposed.add(portKey(port));
+      exposedPorts.push(port);
+    }
+  }
+  const seenBound = new Set<string>();
+  const seenHost = new Set<string>();
+  for (const [key, bindings] of Object.entries(body.HostConfig?.PortBindings ?? {})) {
+    const at = [...path, "HostConfig", "PortBindings", key];
+    const port = parsePortKey(key);
+    if (typeof port === "string") {
+      found.issues.push(issue(at, port));
+      continue;
+    }
+    if (seenBound.has(portKey(port))) {
+      found.issues.push(issue(at, `duplicate container port ${portKey(port)}`));
+      continue;
+    }
+    seenBound.add(portKey(port));
+    for (const [i, binding] of bindings.entries()) {
+      const hostPort = parseHostPort(binding.HostPort, port.port);
+      const hostKey = `${hostPort}/${port.protocol}`;
+      if (typeof hostPort === "string") found.issues.push(issue([...at, i, "HostPort"], hostPort));
+      else if (seenHost.has(hostKey))
+        found.issues.push(
+          issue([...at, i, "HostPort"], `host port ${hostPort}/${port.protocol.toLowerCase()} is bound twice`),
+        );
+      else {
+        seenHost.add(hostKey);
+        portBindings.push({ ...port, hostPort, hostIp: binding.HostIp ?? "", at: [...at, i] });
+      }
+    }
+  }
+  return { exposedPorts, portBindings };
+}
 
-const mount = z.looseObject({
-  Type: z.enum(["bind", "volume", "tmpfs"]),
-  Source: z.string().optional(),
-  Target: z.string().min(1),
-  ReadOnly: z.boolean().optional(),
-  TmpfsOptions: z.looseObject({ SizeBytes: nonNegativeInt.optional() }).optional(),
-});
-
-const device = z.looseObject({
-  PathOnHost: z.string(),
-  PathInContainer: z.string().optional(),
-  CgroupPermissions: z.string().optional(),
-});
-
-export const hostConfigSchema = z.looseObject({
-  Binds: stringList.optional(),
-  Mounts: z.array(mount).optional(),
-  PortBindings: z.record(z.string(), z.array(portBinding).nullable()).optional(),
-  Memory: nonNegativeInt.optional(),
-  MemoryReservation: nonNegativeInt.optional(),
-  NanoCpus: nonNegativeInt.optional(),
-  CpuQuota: z.number().int().optional(),
-  CpuPeriod: nonNegativeInt.optional(),
-  CpuShares: nonNegativeInt.optional(),
-  Privileged: z.boolean().optional(),
-  CapAdd: stringList.optional(),
-  CapDrop: stringList.optional(),
-  ReadonlyRootfs: z.boolean().optional(),
-  NetworkMode: z.string().optional(),
-  IpcMode: z.string().optional(),
-  PidMode: z.string().optional(),
-  Devices: z.array(device).optional(),
-  Tmpfs: z.record(z.string(), z.string()).optional(),
-  ExtraHosts: stringList.optional(),
-  ShmSize: nonNegativeInt.optional(),
-  Sysctls: z.record(z.string(), z.string()).optional(),
-});
-
-export const healthcheckSchema = z.looseObject({
-  Test: stringList.min(1).optional(),
-  Interval: nonNegativeInt.optional(),
-  Timeout: nonNegativeInt.optional(),
-  Retries: nonNegativeInt.optional(),
-  StartPeriod: nonNegativeInt.optional(),
-});
-
-/** Kubernetes objects carried verbatim in the `k8s-experimental` section; shape-checked only. */
-const k8sObject = z.record(z.string(), z.unknown());
-const k8sVolume = z.looseObject({
-  volume: z.looseObject({ name: z.string().min(1) }),
-  volumeMounts: z.array(z.looseObject({ name: z.string().min(1), mountPath: z.string().min(1) })).optional(),
-  volumeMount: z.looseObject({ name: z.string().min(1), mountPath: z.string().min(1) }).optional(),
-});
-
-export const k8sExperimentalSchema = z.strictObject({
-  volumes: z.array(k8sVolume).optional(),
-  resources: z
-    .looseObject({
-      limits: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-      requests: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-    })
-    .optional(),
-  nodeSelector: z.record(z.string(), z.string()).optional(),
-  securityContext: k8sObject.optional(),
-  serviceOptions: z
-    .strictObject({
-      type: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]).optional(),
-      loadBalancerIP: z.string().optional(),
-    })
-    .optional(),
-  strategy: z.strictObject({ type: z.enum(["Recreate", "RollingUpdate"]) }).optional(),
-  tolerations: z.array(k8sObject).optional(),
-  affinity: k8sObject.optional(),
-  /** edgek8s: whether this module's PersistentVolumeClaims are deleted when the module is removed. */
-  pvcRetention: z.enum(["Retain", "Delete"]).optional(),
-});
-
-export const createOptionsSchema = z.looseObject({
-  Hostname: z.string().optional(),
-  User: z.string().optional(),
-  Env: stringList.optional(),
-  Cmd: commandLine.optional(),
-  Entrypoint: commandLine.optional(),
-  WorkingDir: z.string().optional(),
-  Labels: z.record(z.string(), z.string()).optional(),
-  ExposedPorts: z.record(z.string(), z.looseObject({})).optional(),
-  Volumes: z.record(z.string(), z.looseObject({})).optional(),
-  Healthcheck: healthcheckSchema.optional(),
-  StopSignal: z.string().optional(),
-  StopTimeout: nonNegativeInt.optional(),
-  HostConfig: hostConfigSchema.optional(),
-});
-
-export type CreateOptions = z.infer<typeof createOptionsSchema>;
-export type HostConfig = z.infer<typeof hostConfigSchema>;
-export type Healthcheck = z.infer<typeof healthcheckSchema>;
-export type K8sExperimental = z.infer<typeof k8sExperimentalSchema>;
-export type DockerMount = z.infer<typeof mount>;
-
-export const K8S_EXPERIMENTAL_KEY = "k8s-experimental";
-
-/** Finds the `k8s-experimental` section and lower-cases its keys (the original matched them case-insensitively). */
-export function splitK8sExperimental(createOptions: Record<string, unknown>): {
-  docker: Record<string, unknown>;
-  k8sExperimental: unknown;
-  k8sExperimentalKey: string | undefined;
-} {
+/** Splits off `k8s-experimental` (matched case-insensitively, as every key here is). */
+function splitK8sExperimental(options: Record<string, unknown>) {
   const docker: Record<string, unknown> = {};
   let k8sExperimental: unknown;
-  let k8sExperimentalKey: string | undefined;
-  for (const [key, value] of Object.entries(createOptions)) {
+  let k8sExperimentalKey = K8S_EXPERIMENTAL_KEY;
+  for (const [key, value] of Object.entries(options)) {
     if (key.toLowerCase() === K8S_EXPERIMENTAL_KEY) {
       k8sExperimentalKey = key;
-      k8sExperimental = lowerCaseKnownKeys(value);
-    } else {
-      docker[key] = value;
-    }
+      k8sExperimental = value;
+    } else docker[key] = value;
   }
   return { docker, k8sExperimental, k8sExperimentalKey };
 }
 
-const knownK8sKeys = new Map(Object.keys(k8sExperimentalSchema.shape).map((k) => [k.toLowerCase(), k]));
-
-function lowerCaseKnownKeys(value: unknown): unknown {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [knownK8sKeys.get(k.toLowerCase()) ?? k, v]));
+/**
+ * The one pass over a module's `settings.createOptions`: joins the chunks, parses the JSON as the
+ * agent does, reads Docker's body and `k8s-experimental` into typed values (keys case-insensitive,
+ * values coerced, every field Kubernetes cannot honour reported with its path), then the ports and
+ * mounts. Translation reads only the result. Undefined (with issues recorded) when it is invalid.
+ */
+export function readContainerSettings(
+  settings: Record<string, unknown>,
+  settingsPath: JsonPath,
+  found: Findings,
+): ContainerSettings | undefined {
+  const raw = joinCreateOptions(settings, settingsPath, found);
+  const path = [
+    ...settingsPath,
+    Object.keys(settings).find((k) => k.toLowerCase() === "createoptions") ?? "createOptions",
+  ];
+  const options = createOptionsObject(raw, path, found);
+  if (!options) return undefined;
+  const before = found.issues.length;
+  const sink = sinkFor(found);
+  const { docker, k8sExperimental, k8sExperimentalKey } = splitK8sExperimental(options);
+  const createOptions = read(docker, dockerBodyShape, path, sink) ?? {};
+  const experimental = (read(k8sExperimental, k8sExperimentalShape, [...path, k8sExperimentalKey], sink) ??
+    {}) as K8sExperimental;
+  const { exposedPorts, portBindings } = parsePorts(createOptions, path, found);
+  const mounts = collectMounts(createOptions, path, sink);
+  if (found.issues.length > before) return undefined;
+  return { createOptions, k8sExperimental: experimental, exposedPorts, portBindings, mounts };
 }

@@ -1,4 +1,4 @@
-import { type JsonPath, type ManifestIssue, issue } from "./issues.ts";
+import { type JsonPath, type ManifestIssue, type ManifestWarning, issue, warning } from "./issues.ts";
 
 /** The two desired documents of a manifest and where each sits in the input, for error paths. */
 export interface DesiredDocuments {
@@ -8,6 +8,8 @@ export interface DesiredDocuments {
   readonly edgeHubPath: JsonPath;
   /** Hub mode: edgeHub follows its own twin, so a missing $edgeHub document is not an error. */
   readonly edgeHubFromTwin?: boolean;
+  /** What the file holds beside the two documents (module twins), reported but not read. */
+  readonly warnings?: readonly ManifestWarning[];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -42,7 +44,22 @@ export function locateDesiredDocuments(input: unknown): DesiredDocuments | Manif
   const edgeAgentPath = [...base, "$edgeAgent", DESIRED];
   const edgeHubPath = [...base, "$edgeHub", DESIRED];
   if (!isObject(agent)) return issue([...base, "$edgeAgent"], 'must be an object with "properties.desired"');
+  const layered = Object.keys(agent).find((k) => k.startsWith(`${DESIRED}.`));
+  if (agent[DESIRED] === undefined && layered !== undefined) {
+    return issue(
+      [...base, "$edgeAgent", layered],
+      "this is a layered deployment: IoT Hub applies it on top of a base deployment, so it cannot run on its own; give the base deployment's manifest merged with this layer",
+    );
+  }
   if (hub === undefined) return issue(base, "missing $edgeHub: edgeHub needs its routes");
   if (!isObject(hub)) return issue([...base, "$edgeHub"], 'must be an object with "properties.desired"');
-  return { edgeAgent: agent[DESIRED], edgeHub: hub[DESIRED], edgeAgentPath, edgeHubPath };
+  const warnings = Object.keys(content)
+    .filter((key) => key !== "$edgeAgent" && key !== "$edgeHub")
+    .map((key) =>
+      warning(
+        [...base, key],
+        "module twin desired properties: IoT Hub delivers them to the module in hub mode; edgek8s does not read them (the local mode has no module twins)",
+      ),
+    );
+  return { edgeAgent: agent[DESIRED], edgeHub: hub[DESIRED], edgeAgentPath, edgeHubPath, warnings };
 }

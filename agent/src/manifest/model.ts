@@ -1,6 +1,8 @@
-import type { CreateOptions, K8sExperimental } from "./createOptions.ts";
-import type { VolumeMountSpec } from "./volumes.ts";
+import type { DockerBody } from "./docker/body.ts";
+import type { JsonPath } from "./issues.ts";
+import type { K8sExperimental } from "./k8s/experimental.ts";
 import type { IMAGE_PULL_POLICIES, MODULE_STATUSES, RESTART_POLICIES } from "./schema.ts";
+import type { VolumeMountSpec } from "./volumes.ts";
 
 export type ModuleStatus = (typeof MODULE_STATUSES)[number];
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
@@ -23,9 +25,13 @@ export interface ContainerPort {
   readonly protocol: Protocol;
 }
 
-/** A host port binding: `hostPort` is the Service port, `containerPort` its target. */
+/** A host port binding: `hostPort` is the published Service port, `port` its target. */
 export interface PortBinding extends ContainerPort {
   readonly hostPort: number;
+  /** Docker's HostIp: the host address to publish on ("" for all). */
+  readonly hostIp: string;
+  /** Where the binding is in the input, for warnings. */
+  readonly at: JsonPath;
 }
 
 /** One module, validated and typed; the input of translation. */
@@ -35,6 +41,7 @@ export interface ModuleSpec {
   readonly system: boolean;
   /** JSON path of the module in the input document, for warnings. */
   readonly path: string;
+  readonly pathParts: JsonPath;
   readonly version: string | undefined;
   readonly status: ModuleStatus;
   readonly restartPolicy: RestartPolicy;
@@ -43,7 +50,8 @@ export interface ModuleSpec {
   /** The module's `env` section, in the order written. */
   readonly env: readonly (readonly [string, string])[];
   readonly image: string;
-  readonly createOptions: CreateOptions;
+  /** Docker's container-create body, read once (keys canonical, values typed); never the raw JSON. */
+  readonly createOptions: DockerBody;
   readonly k8sExperimental: K8sExperimental;
   readonly exposedPorts: readonly ContainerPort[];
   readonly portBindings: readonly PortBinding[];

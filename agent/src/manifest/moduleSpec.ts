@@ -1,198 +1,173 @@
+import { type Findings, readContainerSettings, sinkFor } from "./createOptions.ts";
+import { type JsonPath, formatPath, issue, warning } from "./issues.ts";
+import type { ModuleSpec } from "./model.ts";
 import {
-  type CreateOptions,
-  type K8sExperimental,
-  createOptionsSchema,
-  k8sExperimentalSchema,
-  splitK8sExperimental,
-} from "./createOptions.ts";
-import { type JsonPath, type ManifestIssue, type ManifestWarning, formatPath, issue, warning } from "./issues.ts";
-import type { ContainerPort, ModuleSpec, PortBinding } from "./model.ts";
-import { parseHostPort, parsePortKey, portKey } from "./ports.ts";
-import { CREATE_OPTIONS_CHUNK, DEFAULT_STARTUP_ORDER, type UserModuleInput } from "./schema.ts";
-import { collectMounts } from "./volumes.ts";
-import { fromZod } from "./zodIssues.ts";
+  DEFAULT_RESTART_POLICY,
+  DEFAULT_STARTUP_ORDER,
+  IMAGE_PULL_POLICIES,
+  MODULE_STATUSES,
+  RESTART_POLICIES,
+} from "./schema.ts";
+import { isRecord, read } from "./shape/read.ts";
+import { t } from "./shape/shape.ts";
 import { k8sName } from "../naming/k8sName.ts";
 
-/** What buildModule reads: a user module, or edgeHub (which has no version). */
-export interface ModuleInput {
-  readonly version?: string | undefined;
-  readonly status: UserModuleInput["status"];
-  readonly restartPolicy: UserModuleInput["restartPolicy"];
-  readonly imagePullPolicy?: UserModuleInput["imagePullPolicy"];
-  readonly startupOrder?: number | undefined;
-  readonly env?: UserModuleInput["env"];
-  readonly settings: UserModuleInput["settings"];
+/** What the parser needs to know beyond the manifest. */
+export interface ParseOptions {
+  /**
+   * Nested IoT Edge: the host `$upstream` stands for in images and registry addresses (the parent
+   * device's registry proxy). The IoT Edge agent takes it from IOTEDGE_GATEWAYHOSTNAME
+   * (edge-agent/src/Microsoft.Azure.Devices.Edge.Agent.Core/NestedEdgeParentUriParser.cs).
+   */
+  readonly parentHostname?: string | undefined;
 }
 
-interface Findings {
-  issues: ManifestIssue[];
-  warnings: ManifestWarning[];
-}
+/**
+ * A module as the Edge Agent deserialises it (edge-agent/src/Microsoft.Azure.Devices.Edge.Agent.Docker/
+ * DockerDesiredModule.cs and DockerModule.cs, with Newtonsoft: keys case-insensitive, enum values by
+ * name in any case). `restartPolicy` defaults to on-unhealthy, `imagePullPolicy` to on-create,
+ * `startupOrder` to 4294967295; `startupOrder` is read whatever the schemaVersion, as the agent does.
+ */
+const moduleShape = t.object(
+  {
+    version: t.string(),
+    type: t.enum(["docker"]),
+    status: t.enum(MODULE_STATUSES),
+    restartPolicy: t.enum(RESTART_POLICIES),
+    imagePullPolicy: t.enum(IMAGE_PULL_POLICIES),
+    startupOrder: t.integer({ min: 0, max: DEFAULT_STARTUP_ORDER }),
+    env: t.map(t.json()),
+    settings: t.json(),
+    configuration: t.json(),
+  },
+  { kind: "warn", hint: () => "unknown key, ignored" },
+);
 
-/** Joins `createOptions`, `createOptions01`, … (IoT Hub splits long values into 512-character pieces). */
-function joinCreateOptions(settings: Record<string, unknown>, path: JsonPath, found: Findings): unknown {
-  const first = settings["createOptions"];
-  const chunks = Object.keys(settings)
-    .map((key) => CREATE_OPTIONS_CHUNK.exec(key))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ key: m[0], index: Number(m[1]) }))
-    .sort((a, b) => a.index - b.index);
-  if (chunks.length === 0) return first;
-  if (typeof first !== "string") {
-    found.issues.push(issue([...path, "createOptions"], "is required as a string when createOptions01… are present"));
-    return undefined;
-  }
-  let text = first;
-  for (const [i, chunk] of chunks.entries()) {
-    if (chunk.index !== i + 1) {
-      found.issues.push(issue([...path, chunk.key], `createOptions chunks must be numbered 01, 02, … without gaps`));
-      return undefined;
+const settingsFields = new Set(["image", "digest"]);
+const MODULE_FIELDS = new Map(Object.keys(moduleShape.fields).map((k) => [k.toLowerCase(), k]));
+
+/** `{NAME: {value}}`; a bare value is taken as the value, with a warning (the agent's EnvVal needs the object). */
+function readEnv(env: Record<string, unknown>, path: JsonPath, found: Findings): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [name, entry] of Object.entries(env)) {
+    const at = [...path, name];
+    if (entry === null || entry === undefined) continue;
+    let value: unknown = entry;
+    if (isRecord(entry)) {
+      const key = Object.keys(entry).find((k) => k.toLowerCase() === "value");
+      value = key === undefined ? "" : entry[key];
+    } else {
+      found.warnings.push(
+        warning(at, 'is not {"value": …}, which the IoT Edge agent requires; its text is used as the value'),
+      );
     }
-    text += String(settings[chunk.key]);
-  }
-  return text;
-}
-
-function parseCreateOptions(
-  value: unknown,
-  path: JsonPath,
-  found: Findings,
-): { createOptions: CreateOptions; k8sExperimental: K8sExperimental } | undefined {
-  if (value === undefined || value === "") return { createOptions: {}, k8sExperimental: {} };
-  let parsed: unknown = value;
-  if (typeof value === "string") {
-    try {
-      parsed = JSON.parse(value) as unknown;
-    } catch (error) {
-      found.issues.push(issue(path, `is not valid JSON: ${(error as Error).message}`));
-      return undefined;
-    }
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    found.issues.push(issue(path, "must be a JSON object (Docker container create options)"));
-    return undefined;
-  }
-  const { docker, k8sExperimental, k8sExperimentalKey } = splitK8sExperimental(parsed as Record<string, unknown>);
-  const dockerResult = createOptionsSchema.safeParse(docker);
-  const k8sResult = k8sExperimentalSchema.safeParse(k8sExperimental ?? {});
-  if (!dockerResult.success) found.issues.push(...fromZod(dockerResult.error, path));
-  if (!k8sResult.success) found.issues.push(...fromZod(k8sResult.error, [...path, k8sExperimentalKey ?? ""]));
-  if (!dockerResult.success || !k8sResult.success) return undefined;
-  return { createOptions: dockerResult.data, k8sExperimental: k8sResult.data };
-}
-
-function parsePorts(createOptions: CreateOptions, path: JsonPath, found: Findings) {
-  const exposedPorts: ContainerPort[] = [];
-  const portBindings: PortBinding[] = [];
-  const seenExposed = new Set<string>();
-  for (const key of Object.keys(createOptions.ExposedPorts ?? {})) {
-    const port = parsePortKey(key);
-    const at = [...path, "ExposedPorts", key];
-    if (typeof port === "string") found.issues.push(issue(at, port));
-    else if (seenExposed.has(portKey(port))) found.issues.push(issue(at, `duplicate container port ${portKey(port)}`));
-    else {
-      seenExposed.add(portKey(port));
-      exposedPorts.push(port);
-    }
-  }
-  const seenBound = new Set<string>();
-  const seenHost = new Set<string>();
-  for (const [key, bindings] of Object.entries(createOptions.HostConfig?.PortBindings ?? {})) {
-    const at = [...path, "HostConfig", "PortBindings", key];
-    const port = parsePortKey(key);
-    if (typeof port === "string") {
-      found.issues.push(issue(at, port));
+    if (value === null || value === undefined) value = "";
+    if (typeof value === "object") {
+      found.issues.push(issue([...at, "value"], "must be a string, number or boolean"));
       continue;
     }
-    if (seenBound.has(portKey(port))) {
-      found.issues.push(issue(at, `duplicate container port ${portKey(port)}`));
-      continue;
-    }
-    seenBound.add(portKey(port));
-    for (const [i, binding] of (bindings ?? [{}]).entries()) {
-      const hostPort = parseHostPort(binding.HostPort, port.port);
-      const hostKey = `${hostPort}/${port.protocol}`;
-      if (typeof hostPort === "string") found.issues.push(issue([...at, i, "HostPort"], hostPort));
-      else if (seenHost.has(hostKey))
-        found.issues.push(
-          issue([...at, i, "HostPort"], `host port ${hostPort}/${port.protocol.toLowerCase()} is bound twice`),
-        );
-      else {
-        seenHost.add(hostKey);
-        portBindings.push({ ...port, hostPort });
-      }
-    }
+    out.push([name, typeof value === "number" || typeof value === "boolean" ? String(value) : (value as string)]);
   }
-  return { exposedPorts, portBindings };
+  return out;
 }
 
-function parseEnvEntries(createOptions: CreateOptions, path: JsonPath, found: Findings): void {
-  (createOptions.Env ?? []).forEach((entry, i) => {
-    if (entry.startsWith("=") || entry === "")
-      found.issues.push(issue([...path, "Env", i], `"${entry}" is not NAME=value`));
-  });
-}
-
-/** Everything a module's settings say about its container, validated: the createOptions-derived part of a spec. */
-type ContainerSettings = Pick<
-  ModuleSpec,
-  "createOptions" | "k8sExperimental" | "exposedPorts" | "portBindings" | "mounts"
->;
-
-/** Joins, parses and checks `settings.createOptions`; undefined (with issues recorded) when it is invalid. */
-export function parseContainerSettings(
-  settings: Record<string, unknown>,
-  path: JsonPath,
+/** The image, with `$upstream:<port>` resolved as the agent resolves it for nested IoT Edge. */
+export function resolveUpstream(
+  text: string,
+  at: JsonPath,
   found: Findings,
-): ContainerSettings | undefined {
-  const settingsPath = [...path, "settings"];
-  const raw = joinCreateOptions(settings, settingsPath, found);
-  const createOptionsPath = [...settingsPath, "createOptions"];
-  const parsed = parseCreateOptions(raw, createOptionsPath, found);
-  if (!parsed) return undefined;
-  const before = found.issues.length;
-  const { exposedPorts, portBindings } = parsePorts(parsed.createOptions, createOptionsPath, found);
-  parseEnvEntries(parsed.createOptions, createOptionsPath, found);
-  const { mounts, issues } = collectMounts(parsed.createOptions, createOptionsPath);
-  found.issues.push(...issues);
-  if (found.issues.length > before) return undefined;
-  return { ...parsed, exposedPorts, portBindings, mounts };
+  options: ParseOptions,
+): string | undefined {
+  const match = /^(?<pre>.*)\$upstream(?<post>:[1-9].*)$/.exec(text);
+  if (!match) return text;
+  if (options.parentHostname === undefined || options.parentHostname === "") {
+    found.issues.push(
+      issue(
+        at,
+        `"${text}" names $upstream, the parent device of a nested IoT Edge; give the agent the parent's host name (--parent-hostname) to use it`,
+      ),
+    );
+    return undefined;
+  }
+  return `${match.groups!["pre"]!}${options.parentHostname}${match.groups!["post"]!}`;
 }
 
-/** Builds one module's typed spec from its schema-checked input. */
-export function buildModule(
+function readSettings(value: unknown, at: JsonPath, found: Findings) {
+  if (!isRecord(value)) {
+    found.issues.push(
+      issue(at, value === undefined ? "is required (the module's image and createOptions)" : "must be an object"),
+    );
+    return undefined;
+  }
+  const imageKey = Object.keys(value).find((k) => k.toLowerCase() === "image");
+  const image = imageKey === undefined ? undefined : value[imageKey];
+  if (typeof image !== "string" || image.trim() === "") {
+    found.issues.push(issue([...at, imageKey ?? "image"], "is required: the module's image reference"));
+  }
+  for (const key of Object.keys(value)) {
+    if (settingsFields.has(key.toLowerCase()) || /^createoptions\d*$/i.test(key)) continue;
+    const moduleField = MODULE_FIELDS.get(key.toLowerCase());
+    found.warnings.push(
+      warning(
+        [...at, key],
+        moduleField
+          ? `is a module field (${moduleField}), not a settings field; ignored, as on IoT Edge`
+          : "unknown key, ignored",
+      ),
+    );
+  }
+  return {
+    image: typeof image === "string" ? image.trim() : "",
+    imagePath: [...at, imageKey ?? "image"],
+    settings: value,
+  };
+}
+
+/** Reads one module (edgeHub when `system`) into its typed spec; undefined (issues recorded) when invalid. */
+export function readModule(
   id: string,
-  input: ModuleInput,
+  input: unknown,
   path: JsonPath,
   system: boolean,
   found: Findings,
+  options: ParseOptions,
 ): ModuleSpec | undefined {
-  const container = parseContainerSettings(input.settings, path, found);
-  if (!container) return undefined;
+  const before = found.issues.length;
+  const module = read(input, moduleShape, path, sinkFor(found));
+  if (!module) {
+    if (input === undefined || input === null) found.issues.push(issue(path, "must be a module object"));
+    return undefined;
+  }
+  const raw = input as Record<string, unknown>;
+  const keyOf = (name: string) => Object.keys(raw).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
+  if (module.type === undefined && !found.issues.some((i) => i.path === formatPath([...path, keyOf("type")]))) {
+    found.issues.push(issue([...path, keyOf("type")], 'is required: "docker"'));
+  }
+  if (module.status === undefined && !found.issues.some((i) => i.path === formatPath([...path, keyOf("status")]))) {
+    found.issues.push(issue([...path, keyOf("status")], 'is required: "running" or "stopped"'));
+  }
+  if (system && module.status === "stopped")
+    found.issues.push(issue([...path, keyOf("status")], 'edgeHub must be "running"'));
+  const settingsPath = [...path, keyOf("settings")];
+  const settings = readSettings(module.settings, settingsPath, found);
+  const env = readEnv(module.env ?? {}, [...path, keyOf("env")], found);
+  const container = settings ? readContainerSettings(settings.settings, settingsPath, found) : undefined;
+  const image = settings ? resolveUpstream(settings.image, settings.imagePath, found, options) : undefined;
+  if (found.issues.length > before || !container || image === undefined || module.status === undefined)
+    return undefined;
   return {
     id,
     k8sName: k8sName(id),
     system,
     path: formatPath(path),
-    version: input.version,
-    status: input.status,
-    restartPolicy: input.restartPolicy,
-    imagePullPolicy: input.imagePullPolicy ?? "on-create",
-    startupOrder: input.startupOrder ?? DEFAULT_STARTUP_ORDER,
-    env: Object.entries(input.env ?? {}).map(([name, v]) => [name, String(v.value)] as const),
-    image: input.settings.image.trim(),
+    pathParts: path,
+    version: module.version,
+    status: module.status,
+    restartPolicy: module.restartPolicy ?? DEFAULT_RESTART_POLICY,
+    imagePullPolicy: module.imagePullPolicy ?? "on-create",
+    startupOrder: module.startupOrder ?? DEFAULT_STARTUP_ORDER,
+    env,
+    image,
     ...container,
   };
-}
-
-export function reportUnknownKeys(
-  value: Record<string, unknown>,
-  known: readonly string[],
-  path: JsonPath,
-  warnings: ManifestWarning[],
-  extra: (key: string) => boolean = () => false,
-): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key) && !extra(key)) warnings.push(warning([...path, key], "unknown key, ignored"));
-  }
 }

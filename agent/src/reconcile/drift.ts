@@ -19,9 +19,14 @@ export function contentHash(object: unknown): string {
   return createHash("sha256").update(stableJson(object)).digest("hex").slice(0, 20);
 }
 
+/** The applied-hash an object gets when applied (computed over the object without the annotation). */
+export function appliedHashOf(object: KubeObject): string {
+  return contentHash(object);
+}
+
 /** The object with its applied-hash annotation, computed over everything else in it. */
 export function withAppliedHash<T extends KubeObject>(object: T): T {
-  const hash = contentHash(object);
+  const hash = appliedHashOf(object);
   const metadata = object.metadata ?? {};
   return { ...object, metadata: { ...metadata, annotations: { ...metadata.annotations, [APPLIED_HASH]: hash } } };
 }

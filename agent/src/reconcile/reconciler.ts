@@ -1,23 +1,28 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { ClusterCache, OwnedKind } from "./cache.ts";
-import { contentHash } from "./drift.ts";
+import { appliedHashOf, contentHash } from "./drift.ts";
 import { type Plan, planPass } from "./plan.ts";
+import { readPodWarnings } from "./podWarnings.ts";
+import { objectsToProve, preflight, refusalIssues } from "./preflight.ts";
 import { API_VERSION, KIND, type EdgeDeploymentSpec, type EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
 import { NotLeaderError } from "../kube/fence.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { resourceFor } from "../kube/resources.ts";
+import type { ManifestIssue, ManifestWarning } from "../manifest/issues.ts";
 import { parseDesired } from "../manifest/parse.ts";
 import { k8sName } from "../naming/k8sName.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import { type Outcome, edgeDeploymentStatus } from "../status/deploymentStatus.ts";
+import { isStartingUp } from "../status/moduleStatus.ts";
 import type { TranslationDefaults } from "../translate/context.ts";
 import { LABEL } from "../translate/labels.ts";
 import { KIND_ORDER, translate } from "../translate/translate.ts";
 
 export const FIELD_MANAGER = "edgek8s-agent";
-const APPLY_CONCURRENCY = 16;
+// As many requests in flight as the client keeps connections (KubeClient maxSockets): a 20-module change is one round.
+const APPLY_CONCURRENCY = 32;
 
 function byConsecutiveKind(objects: readonly KubeObject[]): KubeObject[][] {
   const batches: KubeObject[][] = [];
@@ -55,6 +60,14 @@ export interface ReconcilerOptions {
   readonly now?: () => Date;
   /** Identity written into Events (`reportingInstance`), e.g. the pod name. */
   readonly instance?: string;
+  /**
+   * A local stack's release engine writes the desired versions (`--release-engine`): a desired version
+   * then does not mean the hub bridge wrote the spec, so modules get no IoT Hub identity and the
+   * `$edgeHub` document is required. Otherwise a desired version means hub mode.
+   */
+  readonly localReleases?: boolean;
+  /** Prove each pass with the API server's dry run before writing (default true; off only to measure its cost). */
+  readonly preflight?: boolean;
 }
 
 interface EdgeDeploymentObject extends KubeObject {
@@ -105,30 +118,18 @@ export class Reconciler {
     const name = edgeDeployment.metadata?.name ?? "";
     const spec = edgeDeployment.spec ?? {};
     const log = this.log.with({ namespace, name, device: spec.deviceId });
-    const parsed = parseDesired({
-      edgeAgent: spec.edgeAgent,
-      edgeHub: spec.edgeHub,
-      edgeAgentPath: ["spec", "edgeAgent"],
-      edgeHubPath: ["spec", "edgeHub"],
-      edgeHubFromTwin: spec.desiredVersion !== undefined,
-    });
-    if (!parsed.ok) {
-      const changed = await this.writeStatus(edgeDeployment, {
-        kind: "invalid",
-        issues: parsed.issues,
-        warnings: parsed.warnings,
-      });
-      if (changed) {
-        log.warn("invalid manifest; keeping the objects of the last valid one", { problems: parsed.issues.length });
-        await this.event(
-          edgeDeployment,
-          "Warning",
-          "InvalidManifest",
-          parsed.issues.map((i) => `${i.path}: ${i.message}`).join("; "),
-        );
-      }
-      return { applied: 0, pruned: 0 };
-    }
+    const fromHub = spec.desiredVersion !== undefined && this.options.localReleases !== true;
+    const parsed = parseDesired(
+      {
+        edgeAgent: spec.edgeAgent,
+        edgeHub: spec.edgeHub,
+        edgeAgentPath: ["spec", "edgeAgent"],
+        edgeHubPath: ["spec", "edgeHub"],
+        edgeHubFromTwin: fromHub,
+      },
+      { parentHostname: this.options.defaults.parentHostname },
+    );
+    if (!parsed.ok) return this.refuse(edgeDeployment, parsed.issues, parsed.warnings, log);
     const deviceId = spec.deviceId ?? "";
     const translation = translate(parsed.manifest, {
       deviceId,
@@ -137,15 +138,35 @@ export class Reconciler {
       defaults: this.options.defaults,
       owner: { apiVersion: API_VERSION, kind: KIND, name, uid: edgeDeployment.metadata?.uid ?? "" },
       // Written by the hub bridge: modules get their IoT Hub identities from its Secrets.
-      moduleIdentities: spec.desiredVersion !== undefined,
+      moduleIdentities: fromHub,
     });
     const uid = edgeDeployment.metadata?.uid ?? "";
     const plan = planPass(translation, this.liveObjects(namespace, uid), uid);
+    if (this.options.preflight !== false) {
+      const refusals = await preflight(
+        this.client,
+        objectsToProve(plan, translation),
+        FIELD_MANAGER,
+        APPLY_CONCURRENCY,
+      );
+      if (refusals.length > 0) {
+        const modulePaths = new Map(parsed.manifest.modules.map((m) => [m.k8sName, m.path]));
+        return this.refuse(
+          edgeDeployment,
+          refusalIssues(refusals, modulePaths),
+          [...parsed.warnings, ...translation.warnings],
+          log,
+        );
+      }
+    }
     const conflict =
       plan.conflicts.length > 0 ? `name conflict (one device per namespace): ${plan.conflicts.join("; ")}` : undefined;
     const applyError = (await this.execute(plan, edgeDeployment, log)) ?? conflict;
     const versions = new Map(parsed.manifest.modules.map((m) => [m.id, m.version]));
     const pods = this.podsByModule(namespace, k8sName(deviceId));
+    // Pods kubelet is still preparing: their Warning events say why (FailedMount …); look again soon.
+    const starting = [...pods.values()].flat().filter(isStartingUp);
+    const podWarnings = await readPodWarnings(this.client, namespace, starting, log);
     const deployments = new Map(
       this.cache.ownedIn("Deployment", namespace).map((d) => [d.metadata?.name ?? "", d as V1Deployment]),
     );
@@ -154,7 +175,11 @@ export class Reconciler {
       modules: translation.modules.map((m) => ({ ...m, version: versions.get(m.id) })),
       warnings: [...parsed.warnings, ...translation.warnings],
       deployments,
+      expectedHashes: new Map(
+        translation.objects.filter((o) => o.kind === "Deployment").map((o) => [o.metadata.name, appliedHashOf(o)]),
+      ),
       pods,
+      podWarnings,
       waitingFor: plan.waitingFor,
       applyError,
     });
@@ -162,8 +187,28 @@ export class Reconciler {
     return {
       applied: plan.apply.length,
       pruned: plan.prune.length,
-      ...(plan.waitingFor.length > 0 ? { requeueAfterMs: 5000 } : {}),
+      ...(plan.waitingFor.length > 0 || starting.length > 0 ? { requeueAfterMs: 5000 } : {}),
     };
+  }
+
+  /** A manifest that cannot be applied: Degraded with its problems, code 400 (or 412/417), nothing written. */
+  private async refuse(
+    edgeDeployment: EdgeDeploymentObject,
+    issues: readonly ManifestIssue[],
+    warnings: readonly ManifestWarning[],
+    log: Logger,
+  ): Promise<ReconcileResult> {
+    const changed = await this.writeStatus(edgeDeployment, { kind: "invalid", issues, warnings });
+    if (changed) {
+      log.warn("invalid manifest; keeping the objects of the last valid one", { problems: issues.length });
+      await this.event(
+        edgeDeployment,
+        "Warning",
+        "InvalidManifest",
+        issues.map((i) => `${i.path}: ${i.message}`).join("; "),
+      );
+    }
+    return { applied: 0, pruned: 0 };
   }
 
   private liveObjects(namespace: string, ownerUid: string) {

@@ -1,6 +1,7 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { nextConditions } from "./conditions.ts";
-import { isModuleReady, moduleRuntimeStatus, unschedulableReason } from "./moduleStatus.ts";
+import { type PodWarning, isModuleReady, moduleRuntimeStatus, unschedulableReason } from "./moduleStatus.ts";
+import { isModuleRolledOut, readiness, rolloutGap } from "./readiness.ts";
 import type { EdgeDeploymentStatus, ModuleStatus } from "../crd/edgeDeployment.ts";
 import { type ManifestIssue, type ManifestWarning, desiredStatusFor, formatIssue } from "../manifest/issues.ts";
 import type { TranslatedModule } from "../translate/translate.ts";
@@ -16,7 +17,11 @@ export type Outcome =
       readonly modules: readonly (TranslatedModule & { readonly version: string | undefined })[];
       readonly warnings: readonly ManifestWarning[];
       readonly deployments: ReadonlyMap<string, V1Deployment>;
+      /** The applied-hash of each module's Deployment as this pass translated it, by Kubernetes name. */
+      readonly expectedHashes: ReadonlyMap<string, string>;
       readonly pods: ReadonlyMap<string, readonly V1Pod[]>;
+      /** The latest Warning event of each pod kubelet is still preparing, by pod uid. */
+      readonly podWarnings?: ReadonlyMap<string, PodWarning>;
       /** Modules not created yet because a module with a lower startupOrder is not available. */
       readonly waitingFor: readonly string[];
       readonly applyError: string | undefined;
@@ -60,30 +65,47 @@ export function edgeDeploymentStatus(inputs: StatusInputs): EdgeDeploymentStatus
       ...(previous?.modulesReady ? { modulesReady: previous.modulesReady } : {}),
       warnings: outcome.warnings.map(({ path, message: m }) => ({ path, message: m })),
       lastDesiredStatus: desiredStatusFor(outcome.issues),
+      readiness: readiness({
+        modules: [],
+        blocked: true,
+        desiredVersion: inputs.desiredVersion,
+        previous: previous?.readiness,
+        now,
+      }),
     };
   }
   const modules: Record<string, ModuleStatus> = {};
   let ready = 0;
   const notReady: string[] = [];
   const failing: string[] = [];
-  for (const module of outcome.modules) {
+  const rollouts = outcome.modules.map((module) => {
+    const deployment = outcome.deployments.get(module.k8sName);
     const status = moduleRuntimeStatus(
       module,
       module.version,
-      outcome.deployments.get(module.k8sName),
+      deployment,
       outcome.pods.get(module.k8sName) ?? [],
+      outcome.podWarnings,
     );
+    return { module, status, deployment, expectedHash: outcome.expectedHashes.get(module.k8sName) };
+  });
+  for (const rollout of rollouts) {
+    const { module, status } = rollout;
     modules[module.id] = status;
-    if (isModuleReady(module, status)) ready++;
-    else notReady.push(`${module.id} (${status.runtimeStatus})`);
+    if (isModuleRolledOut(rollout)) ready++;
+    else
+      notReady.push(
+        `${module.id} (${status.runtimeStatus === "running" ? (rolloutGap(rollout) ?? "running") : status.runtimeStatus})`,
+      );
     if (status.runtimeStatus === "failed" || status.runtimeStatus === "backoff" || status.runtimeStatus === "unhealthy")
       failing.push(`${module.id}: ${status.statusDescription ?? status.runtimeStatus}`);
   }
-  const allReady = notReady.length === 0 && outcome.applyError === undefined;
+  const blocked = outcome.applyError !== undefined || outcome.waitingFor.length > 0;
+  const allReady = notReady.length === 0 && !blocked;
   const progressing =
     outcome.waitingFor.length > 0 || (!allReady && failing.length === 0 && outcome.applyError === undefined);
-  const blocked = startupOrderBlockers(outcome, modules);
-  const degraded = outcome.applyError !== undefined || failing.length > 0 || blocked.length > 0;
+  const blockers = startupOrderBlockers(outcome, modules);
+  const degraded = outcome.applyError !== undefined || failing.length > 0 || blockers.length > 0;
   return {
     ...common,
     conditions: nextConditions(
@@ -113,15 +135,15 @@ export function edgeDeploymentStatus(inputs: StatusInputs): EdgeDeploymentStatus
           reason:
             outcome.applyError !== undefined
               ? "ApplyFailed"
-              : blocked.length > 0
+              : blockers.length > 0
                 ? "StartupOrderBlocked"
                 : failing.length > 0
                   ? "ModulesFailing"
                   : "AsExpected",
           message: clip(
             outcome.applyError ??
-              (blocked.length > 0
-                ? `${outcome.waitingFor.join(", ")} cannot start before: ${blocked.join("; ")}`
+              (blockers.length > 0
+                ? `${outcome.waitingFor.join(", ")} cannot start before: ${blockers.join("; ")}`
                 : failing.join("; ")),
           ),
         },
@@ -136,6 +158,13 @@ export function edgeDeploymentStatus(inputs: StatusInputs): EdgeDeploymentStatus
       outcome.applyError !== undefined
         ? { code: 500, description: clip(outcome.applyError) }
         : { code: 200, description: "" },
+    readiness: readiness({
+      modules: rollouts,
+      blocked,
+      desiredVersion: inputs.desiredVersion,
+      previous: previous?.readiness,
+      now,
+    }),
   };
 }
 

@@ -2,10 +2,31 @@ import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-
 import type { ModuleStatus, RuntimeStatus } from "../crd/edgeDeployment.ts";
 import type { TranslatedModule } from "../translate/translate.ts";
 
-type Time = string | Date | undefined;
+// The API server gives `null` for a time a status left unset (kwok renders one; so may any client).
+type Time = string | Date | undefined | null;
+
+/** The latest Warning event of a pod (FailedMount, FailedCreatePodSandBox, …): why it cannot start. */
+export interface PodWarning {
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Waiting reasons kubelet shows while it prepares a pod; what blocks it is only in the pod's events. */
+const STARTING = new Set(["ContainerCreating", "PodInitializing"]);
+
+/**
+ * A pod kubelet is still preparing (volumes, sandbox): its container waits as ContainerCreating, or
+ * has no status yet on a scheduled pod. The reason it stays so is in its Warning events.
+ */
+export function isStartingUp(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp !== undefined || pod.status?.phase !== "Pending") return false;
+  const statuses = pod.status.containerStatuses ?? [];
+  if (statuses.length === 0) return pod.spec?.nodeName !== undefined;
+  return statuses.some((c) => STARTING.has(c.state?.waiting?.reason ?? ""));
+}
 
 function iso(time: Time): string | undefined {
-  if (time === undefined) return undefined;
+  if (time === undefined || time === null) return undefined;
   return typeof time === "string" ? time : time.toISOString();
 }
 
@@ -57,18 +78,37 @@ function withTimes(
   };
 }
 
+type Terminated = NonNullable<NonNullable<V1ContainerStatus["state"]>["terminated"]>;
+
+/** "exited with code 137 (OOMKilled: …)": the exit code with the kubelet's reason and message, when it gives them. */
+function exitDescription(terminated: Terminated): string {
+  const detail = [terminated.reason, terminated.message?.trim()].filter((p) => p !== undefined && p !== "").join(": ");
+  return `exited with code ${terminated.exitCode}${detail !== "" && detail !== "Completed" && detail !== "Error" ? ` (${detail})` : ""}`;
+}
+
+/** Why a pod waits: the scheduler's message when it cannot place it (PodScheduled false). */
+function pendingReason(pod: V1Pod): string {
+  const unscheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  const parts = [pod.status?.reason, unscheduled?.reason, unscheduled?.message].filter(
+    (p) => p !== undefined && p !== "",
+  );
+  return parts.length > 0 ? `: ${parts.join(": ")}` : "";
+}
+
 /**
  * A module's runtime status from its pods, as the original agent mapped it (DESIGN §7):
  * running → running (unhealthy when not ready though it has a liveness probe); waiting → backoff;
  * terminated exit 0 → stopped, otherwise failed; pod Succeeded → stopped, Failed → failed,
  * Unknown → unknown. A stopped module with no pod is stopped; one whose pods the cluster refuses to
- * create (ReplicaFailure) has failed.
+ * create (ReplicaFailure) has failed. A pod kubelet cannot prepare (a volume it cannot mount, a
+ * sandbox it cannot make) is described by its latest Warning event, from `warnings` by pod uid.
  */
 export function moduleRuntimeStatus(
   module: TranslatedModule,
   version: string | undefined,
   deployment: V1Deployment | undefined,
   pods: readonly V1Pod[],
+  warnings: ReadonlyMap<string, PodWarning> = new Map(),
 ): ModuleStatus {
   const base = { name: module.k8sName, version };
   const pod = currentPod(pods, deployment);
@@ -97,13 +137,18 @@ export function moduleRuntimeStatus(
   }
   const container = pod.status?.containerStatuses?.find((c) => c.name === module.k8sName);
   const phase = pod.status?.phase;
-  if (phase === "Succeeded")
-    return withTimes({ ...base, runtimeStatus: "stopped", statusDescription: "pod succeeded" }, container);
-  if (phase === "Failed")
+  const warning = isStartingUp(pod) ? warnings.get(pod.metadata?.uid ?? "") : undefined;
+  if (warning)
     return withTimes(
-      { ...base, runtimeStatus: "failed", statusDescription: pod.status?.reason ?? "pod failed" },
+      { ...base, runtimeStatus: "backoff", statusDescription: `${warning.reason}: ${warning.message}` },
       container,
     );
+  if (phase === "Succeeded")
+    return withTimes({ ...base, runtimeStatus: "stopped", statusDescription: "pod succeeded" }, container);
+  if (phase === "Failed") {
+    const why = [pod.status?.reason, pod.status?.message].filter((p) => p !== undefined && p !== "").join(": ");
+    return withTimes({ ...base, runtimeStatus: "failed", statusDescription: why || "pod failed" }, container);
+  }
   if (phase === "Unknown")
     return withTimes({ ...base, runtimeStatus: "unknown", statusDescription: "pod state unknown" }, container);
   const state = container?.state;
@@ -117,23 +162,26 @@ export function moduleRuntimeStatus(
   if (state?.terminated) {
     const code = state.terminated.exitCode;
     return withTimes(
-      { ...base, runtimeStatus: code === 0 ? "stopped" : "failed", statusDescription: `exited with code ${code}` },
+      {
+        ...base,
+        runtimeStatus: code === 0 ? "stopped" : "failed",
+        statusDescription: exitDescription(state.terminated),
+      },
       container,
     );
   }
   if (state?.waiting) {
     const { reason = "Waiting", message } = state.waiting;
-    return withTimes(
-      { ...base, runtimeStatus: "backoff", statusDescription: message ? `${reason}: ${message}` : reason },
-      container,
-    );
+    const last = container?.lastState?.terminated;
+    const why = `${message ? `${reason}: ${message}` : reason}${last ? `; last run ${exitDescription(last)}` : ""}`;
+    return withTimes({ ...base, runtimeStatus: "backoff", statusDescription: why }, container);
   }
   // No container status yet: the pod waits to be scheduled or started.
   return withTimes(
     {
       ...base,
       runtimeStatus: "unknown",
-      statusDescription: `pod ${phase ?? "Pending"}${pod.status?.reason ? `: ${pod.status.reason}` : ""}`,
+      statusDescription: `pod ${phase ?? "Pending"}${pendingReason(pod)}`,
     },
     container,
   );

@@ -1,7 +1,9 @@
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 
-export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
-export type VolumeAccessMode = "ReadWriteOnce" | "ReadWriteMany" | "ReadWriteOncePod";
+export type { ServiceType } from "../manifest/k8s/experimental.ts";
+import type { ServiceType } from "../manifest/k8s/experimental.ts";
+export const VOLUME_ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"] as const;
+export type VolumeAccessMode = (typeof VOLUME_ACCESS_MODES)[number];
 
 /** Settings the agent is started with that shape translation (the original's Helm `edgeAgent.env`). */
 export interface TranslationDefaults {
@@ -9,8 +11,13 @@ export interface TranslationDefaults {
   readonly serviceType: ServiceType;
   /** Size of a PersistentVolumeClaim made for a Docker volume (createOptions cannot say). */
   readonly volumeSize: string;
+  /** The claims' storage class; "" asks for none (no dynamic provisioning), undefined for the cluster's default. */
   readonly storageClassName: string | undefined;
   readonly volumeAccessMode: VolumeAccessMode;
+  /** Bind each claim to a pre-made PersistentVolume named like it (the original's useMountSourceForVolumeName). */
+  readonly volumeNameFromSource: boolean;
+  /** Nested IoT Edge: what `$upstream` in images stands for (the parent device's host name). */
+  readonly parentHostname: string | undefined;
 }
 
 export const DEFAULT_TRANSLATION_DEFAULTS: TranslationDefaults = {
@@ -18,6 +25,8 @@ export const DEFAULT_TRANSLATION_DEFAULTS: TranslationDefaults = {
   volumeSize: "1Gi",
   storageClassName: undefined,
   volumeAccessMode: "ReadWriteOnce",
+  volumeNameFromSource: false,
+  parentHostname: undefined,
 };
 
 /** The EdgeDeployment that owns every object made for it (set by the reconciler, absent in `render`). */

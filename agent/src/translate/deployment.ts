@@ -1,67 +1,14 @@
-import type { V1Container, V1Deployment, V1HostAlias, V1PodSpec } from "@kubernetes/client-node";
+import type { V1Deployment, V1DeploymentStrategy, V1PodSpec } from "@kubernetes/client-node";
+import { moduleContainer } from "./container.ts";
 import type { Managed, TranslationContext } from "./context.ts";
-import { containerEnv } from "./env.ts";
 import { ANNOTATION, moduleLabels, moduleSelector, objectMeta } from "./labels.ts";
-import { livenessProbe } from "./probe.ts";
-import { containerResources } from "./resources.ts";
-import { containerSecurityContext, hostNamespaces, podSecurityContext } from "./security.ts";
-import { containerPorts } from "./service.ts";
+import { dnsConfig, hostAliases, runtimeClassName } from "./pod.ts";
+import { hostNamespaces, podSecurityContext } from "./security.ts";
 import type { PodVolumes } from "./volumes.ts";
 import type { Warnings } from "./warnings.ts";
 import type { ModuleSpec } from "../manifest/model.ts";
 
-const PULL_POLICY = { "on-create": "IfNotPresent", never: "Never" } as const;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-function commandLine(value: string | string[] | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  return typeof value === "string" ? value.split(/\s+/).filter((part) => part !== "") : value;
-}
-
-function moduleContainer(
-  module: ModuleSpec,
-  ctx: TranslationContext,
-  volumes: PodVolumes,
-  warnings: Warnings,
-): V1Container {
-  const options = module.createOptions;
-  const container: V1Container = {
-    name: module.k8sName,
-    image: module.image,
-    imagePullPolicy: PULL_POLICY[module.imagePullPolicy],
-    env: containerEnv(module, ctx, warnings),
-  };
-  const command = commandLine(options.Entrypoint);
-  const args = commandLine(options.Cmd);
-  if (command) container.command = command;
-  if (args) container.args = args;
-  if (options.WorkingDir) container.workingDir = options.WorkingDir;
-  const ports = containerPorts(module);
-  if (ports.length > 0) container.ports = ports;
-  if (volumes.mounts.length > 0) container.volumeMounts = volumes.mounts;
-  const resources = containerResources(module);
-  if (resources) container.resources = resources;
-  const securityContext = containerSecurityContext(module, warnings);
-  if (securityContext) container.securityContext = securityContext;
-  const probe = livenessProbe(module, warnings);
-  if (probe) container.livenessProbe = probe;
-  return container;
-}
-
-/** Docker `ExtraHosts` (`"name:ip"`) → pod host aliases, grouped by address. */
-function hostAliases(module: ModuleSpec, warnings: Warnings): V1HostAlias[] {
-  const byIp = new Map<string, string[]>();
-  (module.createOptions.HostConfig?.ExtraHosts ?? []).forEach((entry, i) => {
-    const at = entry.search(/[:=]/);
-    const [name, ip] = at === -1 ? [entry, ""] : [entry.slice(0, at), entry.slice(at + 1)];
-    if (!name || !ip) {
-      warnings.addCreateOption(module, ["HostConfig", "ExtraHosts", i], `"${entry}" is not "name:address"; ignored`);
-      return;
-    }
-    byIp.set(ip, [...(byIp.get(ip) ?? []), name]);
-  });
-  return [...byIp].map(([ip, hostnames]) => ({ ip, hostnames }));
-}
 
 /** What Kubernetes cannot do of a Docker restart policy, said once per module. */
 function reportRestartPolicy(module: ModuleSpec, hasProbe: boolean, warnings: Warnings): void {
@@ -94,7 +41,7 @@ export function moduleDeployment(
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     restartPolicy: "Always",
-    securityContext: podSecurityContext(module),
+    securityContext: podSecurityContext(module, warnings),
     containers: [container],
     ...namespaces,
   };
@@ -112,9 +59,14 @@ export function moduleDeployment(
   if (experimental.nodeSelector) pod.nodeSelector = experimental.nodeSelector;
   if (experimental.tolerations) pod.tolerations = experimental.tolerations;
   if (experimental.affinity) pod.affinity = experimental.affinity;
+  const dns = dnsConfig(module);
+  if (dns) pod.dnsConfig = dns;
+  const runtimeClass = runtimeClassName(module, warnings);
+  if (runtimeClass) pod.runtimeClassName = runtimeClass;
 
   const recreate = volumes.needsRecreate || namespaces.hostNetwork === true;
-  const strategyType = experimental.strategy?.type ?? (recreate ? "Recreate" : undefined);
+  const strategy: V1DeploymentStrategy | undefined =
+    experimental.strategy ?? (recreate ? { type: "Recreate" } : undefined);
   const annotations: Record<string, string> = {
     [ANNOTATION.moduleId]: module.id,
     [ANNOTATION.startupOrder]: String(module.startupOrder),
@@ -128,7 +80,7 @@ export function moduleDeployment(
       replicas: module.status === "running" ? 1 : 0,
       revisionHistoryLimit: 3,
       selector: { matchLabels: moduleSelector(ctx, module.k8sName) },
-      ...(strategyType ? { strategy: { type: strategyType } } : {}),
+      ...(strategy ? { strategy } : {}),
       template: {
         metadata: { labels: moduleLabels(ctx, module.k8sName), annotations: podAnnotations },
         spec: pod,

@@ -1,4 +1,5 @@
 import type { V1ResourceRequirements } from "@kubernetes/client-node";
+import type { Warnings } from "./warnings.ts";
 import type { ModuleSpec } from "../manifest/model.ts";
 
 const NANO = 1e9;
@@ -9,23 +10,52 @@ function millicores(cores: number): string {
 }
 
 /**
- * Docker's `Memory`, `MemoryReservation`, `NanoCpus`, `CpuQuota`/`CpuPeriod` and `CpuShares` as
- * container resources (the original ignored them). `k8s-experimental.resources` replaces the lot.
+ * Docker `DeviceRequests` for GPUs (`docker run --gpus`): the NVIDIA device plugin's resource
+ * `nvidia.com/gpu`, as many as the request counts. "All GPUs" (Count -1) and GPUs by id have no
+ * Kubernetes equivalent and are reported.
  */
-export function containerResources(module: ModuleSpec): V1ResourceRequirements | undefined {
+function gpuRequests(module: ModuleSpec, warnings: Warnings): number {
+  let gpus = 0;
+  (module.createOptions.HostConfig?.DeviceRequests ?? []).forEach((request, i) => {
+    const at = ["HostConfig", "DeviceRequests", i];
+    const isGpu = request.Driver === "nvidia" || (request.Capabilities ?? []).some((set) => set.includes("gpu"));
+    if (!isGpu) {
+      warnings.addCreateOption(
+        module,
+        at,
+        "only GPU requests map to a device plugin resource (nvidia.com/gpu); ignored",
+      );
+    } else if (request.DeviceIDs && request.DeviceIDs.length > 0) {
+      gpus += request.DeviceIDs.length;
+      warnings.addCreateOption(
+        module,
+        [...at, "DeviceIDs"],
+        "the device plugin chooses which GPUs; the count is kept, the ids are not",
+      );
+    } else if (request.Count === undefined || request.Count < 0) {
+      gpus += 1;
+      warnings.addCreateOption(
+        module,
+        [...at, "Count"],
+        '"all GPUs" has no Kubernetes equivalent; one nvidia.com/gpu is requested',
+      );
+    } else gpus += request.Count;
+  });
+  return gpus;
+}
+
+/**
+ * Docker's `Memory`, `MemoryReservation`, `NanoCpus`, `CpuQuota`/`CpuPeriod`, `CpuShares` and GPU
+ * `DeviceRequests` as container resources (the original ignored them). `k8s-experimental.resources`
+ * replaces the lot.
+ */
+export function containerResources(module: ModuleSpec, warnings: Warnings): V1ResourceRequirements | undefined {
   const override = module.k8sExperimental.resources;
-  if (override) {
-    const asStrings = (q: Record<string, string | number> | undefined) =>
-      q && Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)]));
-    const result: V1ResourceRequirements = {};
-    const limits = asStrings(override.limits);
-    const requests = asStrings(override.requests);
-    if (limits) result.limits = limits;
-    if (requests) result.requests = requests;
-    return result;
-  }
+  if (override) return override;
   const host = module.createOptions.HostConfig ?? {};
   const limits: Record<string, string> = {};
+  const gpus = gpuRequests(module, warnings);
+  if (gpus > 0) limits["nvidia.com/gpu"] = String(gpus);
   const requests: Record<string, string> = {};
   if (host.Memory) limits["memory"] = String(host.Memory);
   if (host.MemoryReservation) requests["memory"] = String(host.MemoryReservation);

@@ -7,25 +7,53 @@ function capability(name: string): string {
   return name.toUpperCase().replace(/^CAP_/, "");
 }
 
-/** `User` as `uid[:gid]`; names cannot be resolved without the image, so they are reported. */
+/** `root` is uid and gid 0 in every image; other names need the image's /etc/passwd. */
+function numericId(text: string): string {
+  return text === "root" ? "0" : text;
+}
+
+/** `User` as `uid[:gid]` (`root` is 0); other names cannot be resolved without the image, so they are reported. */
 function userIds(module: ModuleSpec, warnings: Warnings): { runAsUser?: number; runAsGroup?: number } {
-  const user = module.createOptions.User;
-  if (user === undefined || user === "") return {};
+  const raw = module.createOptions.User;
+  if (raw === undefined || raw === "") return {};
+  const user = raw.split(":").map(numericId).join(":");
   const match = /^(\d+)(?::(\d+))?$/.exec(user);
   if (!match) {
     warnings.addCreateOption(
       module,
       ["User"],
-      `"${user}" is not numeric; Kubernetes needs a uid[:gid], so the image's user is used`,
+      `"${raw}" is not numeric; Kubernetes needs a uid[:gid], so the image's user is used`,
     );
     return {};
   }
   return { runAsUser: Number(match[1]), ...(match[2] !== undefined ? { runAsGroup: Number(match[2]) } : {}) };
 }
 
+/**
+ * Docker `SecurityOpt`: `no-new-privileges` → allowPrivilegeEscalation false; `seccomp=unconfined`
+ * and `apparmor=unconfined` → the Unconfined profiles; anything else (profiles by file, SELinux
+ * labels) names something on the Docker host and is reported.
+ */
+function securityOptions(module: ModuleSpec, context: V1SecurityContext, warnings: Warnings): void {
+  (module.createOptions.HostConfig?.SecurityOpt ?? []).forEach((option, i) => {
+    const [key = "", value = ""] = option.split(/[=:](.*)/s);
+    if (key === "no-new-privileges" && (value === "" || value === "true")) context.allowPrivilegeEscalation = false;
+    else if (key === "no-new-privileges" && value === "false") return;
+    else if (key === "seccomp" && value === "unconfined") context.seccompProfile = { type: "Unconfined" };
+    else if (key === "apparmor" && value === "unconfined") context.appArmorProfile = { type: "Unconfined" };
+    else
+      warnings.addCreateOption(
+        module,
+        ["HostConfig", "SecurityOpt", i],
+        `"${option}" has no Kubernetes equivalent here; ignored`,
+      );
+  });
+}
+
 export function containerSecurityContext(module: ModuleSpec, warnings: Warnings): V1SecurityContext | undefined {
   const host = module.createOptions.HostConfig ?? {};
   const context: V1SecurityContext = { ...userIds(module, warnings) };
+  securityOptions(module, context, warnings);
   if (host.Privileged) context.privileged = true;
   if (host.ReadonlyRootfs) context.readOnlyRootFilesystem = true;
   const add = (host.CapAdd ?? []).map(capability);
@@ -49,10 +77,11 @@ export interface HostNamespaces {
 /** Network modes that mean "the container network", which the cluster network replaces. */
 const CONTAINER_NETWORKS = new Set(["", "default", "bridge", "azure-iot-edge"]);
 
+/** Modes are matched case-insensitively ("Host" appears in real manifests). */
 export function hostNamespaces(module: ModuleSpec, warnings: Warnings): HostNamespaces {
   const host = module.createOptions.HostConfig ?? {};
   const result: HostNamespaces = {};
-  const network = host.NetworkMode ?? "";
+  const network = (host.NetworkMode ?? "").toLowerCase();
   if (network === "host") {
     result.hostNetwork = true;
     result.dnsPolicy = "ClusterFirstWithHostNet";
@@ -60,18 +89,19 @@ export function hostNamespaces(module: ModuleSpec, warnings: Warnings): HostName
     warnings.addCreateOption(
       module,
       ["HostConfig", "NetworkMode"],
-      `"${network}" has no Kubernetes equivalent; the pod uses the cluster network`,
+      `"${host.NetworkMode ?? ""}" is a Docker network of its own; on Kubernetes the pod joins the device network, where every module reaches it by name`,
     );
   }
-  if (host.IpcMode === "host") result.hostIPC = true;
-  else if (host.IpcMode && !["private", "shareable", "none"].includes(host.IpcMode)) {
+  const ipc = host.IpcMode?.toLowerCase();
+  if (ipc === "host") result.hostIPC = true;
+  else if (host.IpcMode && !["private", "shareable", "none", ""].includes(ipc ?? "")) {
     warnings.addCreateOption(
       module,
       ["HostConfig", "IpcMode"],
       `"${host.IpcMode}" has no Kubernetes equivalent; ignored`,
     );
   }
-  if (host.PidMode === "host") result.hostPID = true;
+  if (host.PidMode?.toLowerCase() === "host") result.hostPID = true;
   else if (host.PidMode) {
     warnings.addCreateOption(
       module,
@@ -83,14 +113,27 @@ export function hostNamespaces(module: ModuleSpec, warnings: Warnings): HostName
 }
 
 /**
- * The pod's security context: Docker's default seccomp profile (RuntimeDefault) and `Sysctls`,
- * or `k8s-experimental.securityContext` verbatim when given.
+ * The pod's security context: Docker's default seccomp profile (RuntimeDefault), `Sysctls` and
+ * numeric `GroupAdd` (supplementalGroups), or `k8s-experimental.securityContext` verbatim when given.
  */
-export function podSecurityContext(module: ModuleSpec): V1PodSecurityContext {
+export function podSecurityContext(module: ModuleSpec, warnings: Warnings): V1PodSecurityContext {
   const given = module.k8sExperimental.securityContext;
   if (given) return given;
+  const host = module.createOptions.HostConfig ?? {};
   const context: V1PodSecurityContext = { seccompProfile: { type: "RuntimeDefault" } };
-  const sysctls = Object.entries(module.createOptions.HostConfig?.Sysctls ?? {});
+  const sysctls = Object.entries(host.Sysctls ?? {});
   if (sysctls.length > 0) context.sysctls = sysctls.map(([name, value]) => ({ name, value }));
+  const groups: number[] = [];
+  (host.GroupAdd ?? []).forEach((group, i) => {
+    const id = numericId(group);
+    if (/^\d+$/.test(id)) groups.push(Number(id));
+    else
+      warnings.addCreateOption(
+        module,
+        ["HostConfig", "GroupAdd", i],
+        `"${group}" is not numeric; Kubernetes needs a gid; ignored`,
+      );
+  });
+  if (groups.length > 0) context.supplementalGroups = groups;
   return context;
 }

@@ -9,8 +9,7 @@ import type { Managed, TranslationContext } from "./context.ts";
 import { moduleDeployment } from "./deployment.ts";
 import { ANNOTATION, objectMeta } from "./labels.ts";
 import { imagePullSecretsFor, pullSecrets } from "./pullSecrets.ts";
-import { moduleService } from "./service.ts";
-import { reportUnmapped } from "./unmapped.ts";
+import { moduleNameServices, publishedService } from "./service.ts";
 import { identityVolumes } from "./identity.ts";
 import { type PodVolumes, persistentVolumeClaims, podVolumes } from "./volumes.ts";
 import { Warnings } from "./warnings.ts";
@@ -44,12 +43,39 @@ export const KIND_ORDER = ["Secret", "PersistentVolumeClaim", "ServiceAccount", 
 /** Annotation keys Kubernetes accepts: an optional DNS prefix, then a name of at most 63 characters. */
 const QUALIFIED_NAME = /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-/** Docker `Labels` become annotations (values need not be label-safe). */
+/** The nearest key Kubernetes accepts: prefix lower-cased to a DNS subdomain, name to [-A-Za-z0-9_.]. */
+export function annotationKey(key: string): string {
+  const slash = key.lastIndexOf("/");
+  const trim = (text: string, ends: RegExp) => text.replace(new RegExp(`^${ends.source}+|${ends.source}+$`, "g"), "");
+  const prefix = trim(
+    (slash === -1 ? "" : key.slice(0, slash))
+      .toLowerCase()
+      .replace(/[^-a-z0-9.]+/g, "-")
+      .slice(0, 253),
+    /[^a-z0-9]/,
+  );
+  const name =
+    trim(
+      key
+        .slice(slash + 1)
+        .replace(/[^-A-Za-z0-9_.]+/g, "_")
+        .slice(0, 63),
+      /[^A-Za-z0-9]/,
+    ) || "label";
+  return prefix === "" ? name : `${prefix}/${name}`;
+}
+
+/** Docker `Labels` become annotations (values need not be label-safe); keys Kubernetes refuses are made acceptable. */
 function dockerLabelAnnotations(module: ModuleSpec, warnings: Warnings): Record<string, string> {
   const annotations: Record<string, string> = {};
   for (const [key, value] of Object.entries(module.createOptions.Labels ?? {})) {
-    if (QUALIFIED_NAME.test(key)) annotations[key] = value;
-    else warnings.addCreateOption(module, ["Labels", key], "is not a valid Kubernetes annotation key; ignored");
+    if (QUALIFIED_NAME.test(key)) {
+      annotations[key] = value;
+      continue;
+    }
+    const safe = annotationKey(key);
+    warnings.addCreateOption(module, ["Labels", key], `is not a Kubernetes annotation key; written as "${safe}"`);
+    annotations[safe] = value;
   }
   return annotations;
 }
@@ -81,15 +107,16 @@ export function translate(manifest: DeploymentManifest, ctx: TranslationContext)
     ...persistentVolumeClaims(manifest.modules, ctx),
   ];
   for (const module of manifest.modules) {
-    reportUnmapped(module, warnings);
     const labelAnnotations = dockerLabelAnnotations(module, warnings);
-    const podAnnotations = { [ANNOTATION.moduleId]: module.id, ...labelAnnotations };
-    const volumes = withIdentityVolumes(podVolumes(module, ctx), module, ctx);
+    const annotations = { [ANNOTATION.moduleId]: module.id, ...labelAnnotations };
+    const privileged = module.createOptions.HostConfig?.Privileged === true;
+    const volumes = withIdentityVolumes(podVolumes(module, ctx, warnings, privileged), module, ctx);
     const pullSecretRefs = imagePullSecretsFor(module, manifest.registryCredentials);
     objects.push(serviceAccount(module, ctx));
-    const service = moduleService(module, ctx, { [ANNOTATION.moduleId]: module.id, ...labelAnnotations }, warnings);
-    if (service) objects.push(service);
-    objects.push(moduleDeployment(module, ctx, volumes, podAnnotations, pullSecretRefs, warnings));
+    objects.push(...moduleNameServices(module, ctx, annotations));
+    const published = publishedService(module, ctx, annotations, warnings);
+    if (published) objects.push(published);
+    objects.push(moduleDeployment(module, ctx, volumes, annotations, pullSecretRefs, warnings));
   }
   return {
     objects: objects.sort(byKindThenName),

@@ -1,4 +1,4 @@
-import type { ManifestWarning } from "../manifest/issues.ts";
+import { type JsonPath, type ManifestWarning, warning } from "../manifest/issues.ts";
 import type { ModuleSpec } from "../manifest/model.ts";
 
 /** Collects translation warnings with paths relative to the module they concern. */
@@ -8,6 +8,11 @@ export class Warnings {
   add(module: ModuleSpec, path: readonly (string | number)[], message: string): void {
     const suffix = path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("");
     this.list.push({ path: `${module.path}${suffix}`, message });
+  }
+
+  /** At a full JSON path (mounts and port bindings carry theirs). */
+  at(path: JsonPath, message: string): void {
+    this.list.push(warning(path, message));
   }
 
   /** A createOptions field: `path` starts inside createOptions. */

@@ -6,7 +6,13 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { CHART_DIR, renderChart } from "./harness.ts";
 import { toolPath } from "../../../scripts/cluster/tools.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
-import { AGENT_RBAC_RULES, HUB_BRIDGE_RBAC_RULES, LEADER_ELECTION_RULES } from "../../src/rbac.ts";
+import { translationDefaultsFrom, translationFlagOptions } from "../../src/cli/translationFlags.ts";
+import {
+  AGENT_RBAC_RULES,
+  HUB_BRIDGE_RBAC_RULES,
+  LEADER_ELECTION_RULES,
+  RELEASE_ENGINE_RBAC_RULES,
+} from "../../src/rbac.ts";
 
 const kinds = (objects: KubeObject[]) => objects.map((o) => `${o.kind ?? ""}/${o.metadata?.namespace ?? "-"}`);
 
@@ -62,6 +68,55 @@ describe("agent Helm chart", () => {
       (objects.find((o) => o.kind === "Deployment") as V1Deployment).spec?.template.spec?.containers[0]?.args ?? [];
     assert.ok(args(hub).includes("--hub-bridge"));
     assert.ok(!args(local).includes("--hub-bridge"));
+    assert.ok(!args(local).includes("--release-engine"));
+  });
+
+  it("release engine: its rules and flags only when enabled, in cluster mode without the hub bridge", () => {
+    const objects = renderChart("edge-system", [
+      ...["--set", "watch.mode=all", "--set", "hubBridge.enabled=false"],
+      ...["--set", "releaseEngine.enabled=true", "--set", "releaseEngine.evalIntervalSeconds=300"],
+    ]);
+    const clusterRole = objects.find((o) => o.kind === "ClusterRole");
+    assert.deepEqual(clusterRole?.["rules"], [...AGENT_RBAC_RULES, ...RELEASE_ENGINE_RBAC_RULES]);
+    const args = (objects.find((o) => o.kind === "Deployment") as V1Deployment).spec?.template.spec?.containers[0]
+      ?.args;
+    assert.ok(args?.includes("--release-engine"));
+    assert.ok(args?.includes("--release-eval-interval=300s"));
+    for (const [sets, message] of [
+      [["--set", "watch.mode=namespaces"], /releaseEngine.enabled needs watch.mode=all/],
+      [["--set", "watch.mode=all"], /turn hubBridge.enabled off/],
+    ] as const) {
+      const result = spawnSync(
+        toolPath("helm"),
+        ["template", "x", CHART_DIR, "--set", "releaseEngine.enabled=true", ...sets],
+        { encoding: "utf8" },
+      );
+      assert.match(result.stderr, message);
+    }
+  });
+
+  it("every translation flag of the agent is a chart value, rendered so the agent's own parser accepts it", () => {
+    const objects = renderChart("edge-system", [
+      ...["--set", "translation.serviceType=LoadBalancer", "--set", "translation.volumeSize=5Gi"],
+      ...["--set", "translation.storageClassName=local-path", "--set", "translation.volumeAccessMode=ReadOnlyMany"],
+      ...["--set", "translation.volumeNameFromSource=true", "--set", "translation.parentHostname=parent.factory.local"],
+    ]);
+    const args = (objects.find((o) => o.kind === "Deployment") as V1Deployment).spec?.template.spec?.containers[0]
+      ?.args;
+    const flags: Record<string, string | boolean> = {};
+    for (const arg of args ?? []) {
+      const [name = "", value] = arg.replace(/^--/, "").split("=", 2);
+      if (name in translationFlagOptions) flags[name] = value ?? true;
+    }
+    assert.deepEqual(Object.keys(flags).sort(), Object.keys(translationFlagOptions).sort(), "a chart value per flag");
+    assert.deepEqual(translationDefaultsFrom(flags), {
+      serviceType: "LoadBalancer",
+      volumeSize: "5Gi",
+      storageClassName: "local-path",
+      volumeAccessMode: "ReadOnlyMany",
+      volumeNameFromSource: true,
+      parentHostname: "parent.factory.local",
+    });
   });
 
   it("secure defaults: non-root, read-only root filesystem, no privilege escalation, no capabilities, requests, probes", () => {
@@ -96,6 +151,7 @@ describe("agent Helm chart", () => {
       ["translation.serviceType=External", "/translation/serviceType"],
       ["replicaCount=0", "/replicaCount"],
       ["translation.volumeSize=lots", "/translation/volumeSize"],
+      ["translation.parentHostname=no host", "/translation/parentHostname"],
     ] as const) {
       const result = spawnSync(toolPath("helm"), ["template", "x", CHART_DIR, "--set", set], { encoding: "utf8" });
       assert.notEqual(result.status, 0, set);
@@ -121,10 +177,16 @@ describe("agent Helm chart", () => {
 
 describe("agent Dockerfile", () => {
   const dockerfile = readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8");
-  it("is multi-stage on Node 24, installs production dependencies only, runs as non-root", () => {
-    assert.equal((dockerfile.match(/^FROM node:24-/gm) ?? []).length, 2);
-    assert.match(dockerfile, /npm ci --omit=dev/);
-    assert.match(dockerfile, /^USER 1000:1000$/m);
-    assert.match(dockerfile, /^ENTRYPOINT \["node", "--max-semi-space-size=4", "agent\/bin\/edgek8s\.js"\]$/m);
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  it("builds on Node 24 by default and ships the bundle on a distroless base, as non-root", () => {
+    assert.match(dockerfile, /^ARG BASE=node:24-bookworm-slim$/m);
+    assert.match(dockerfile, /^ARG RUNTIME=gcr\.io\/distroless\/cc-debian12$/m);
+    assert.match(finalStage, /^FROM \$\{RUNTIME\}$/m);
+    assert.doesNotMatch(finalStage, /node_modules|agent\/src/, "the final stage has the bundle only");
+    assert.match(finalStage, /^USER 1000:1000$/m);
+    assert.match(
+      finalStage,
+      /^ENTRYPOINT \["\/usr\/local\/bin\/node", "--max-semi-space-size=4", "\/app\/edgek8s\.js"\]$/m,
+    );
   });
 });

@@ -21,6 +21,7 @@ import { manifest, readExample, userModule } from "../fixtures/manifests.ts";
 const NS = "msiot-test-hub-plant";
 const FLAKY_NS = "msiot-test-hub-flaky";
 const ORDERED_NS = "msiot-test-hub-ordered";
+const VERSIONS_NS = "msiot-test-hub-versions";
 
 describe("reconciler on a full control plane (controller-manager, scheduler, kwok nodes)", () => {
   let cluster: Cluster;
@@ -31,7 +32,7 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
 
   before(async () => {
     cluster = await startCluster({ full: true, nodes: 2, auditLog: true });
-    for (const ns of [NS, FLAKY_NS, ORDERED_NS]) await createNamespace(cluster, ns);
+    for (const ns of [NS, FLAKY_NS, ORDERED_NS, VERSIONS_NS]) await createNamespace(cluster, ns);
     // All namespaces: the one-agent-per-cluster mode.
     controller = await startController(cluster.admin, [undefined]);
   });
@@ -116,6 +117,86 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
     assert.ok(createdLate > hubStatus, `late created (${createdLate}) after edgehub's status changed (${hubStatus})`);
     const hub = await getObject<V1Deployment>(cluster.admin, "Deployment", ORDERED_NS, "edgehub");
     assert.equal(hub?.status?.availableReplicas, 1);
+  });
+
+  it("reports readiness for exactly the desired version: never from a pod of the previous template", async () => {
+    const readinessOf = async () => (await status("versions", VERSIONS_NS))?.readiness;
+    const v1 = manifest({ modules: { sensor: userModule("x/sensor:1") } });
+    await cluster.admin.create(edgeDeployment(VERSIONS_NS, "versions", v1, 1));
+    await waitFor("ready for version 1", async () => (await readinessOf())?.ready === true, 30_000);
+    assert.deepEqual(await readinessOf(), {
+      ready: true,
+      readyVersion: 1,
+      modulesReady: 2,
+      modulesTotal: 2,
+      readySince: (await readinessOf())?.readySince,
+    });
+    // Version 2's pod cannot be scheduled (no node has the label), so the Deployment keeps the pod of
+    // version 1 running beside it (RollingUpdate never takes the only replica down first).
+    const v2 = manifest({
+      modules: { sensor: userModule("x/sensor:2", { "k8s-experimental": { nodeSelector: { pool: "none" } } }) },
+    });
+    const live = await getObject<KubeObject>(cluster.admin, "EdgeDeployment", VERSIONS_NS, "versions");
+    await cluster.admin.replace({ ...edgeDeployment(VERSIONS_NS, "versions", v2, 2), metadata: live?.metadata });
+    await waitFor("readiness of version 2", async () => (await readinessOf())?.readyVersion === 2, 30_000);
+    await waitFor(
+      "both pods exist",
+      async () => (await cluster.admin.list(RESOURCES.Pod, { namespace: VERSIONS_NS })).items.length === 3,
+      30_000,
+    );
+    await controller.idle();
+    const old = (await cluster.admin.list(RESOURCES.Pod, { namespace: VERSIONS_NS })).items.filter(
+      (p) =>
+        (p as { status?: { phase?: string } }).status?.phase === "Running" && p.metadata?.name?.startsWith("sensor"),
+    );
+    assert.equal(old.length, 1, "the pod of version 1 still runs");
+    const notReady = await readinessOf();
+    assert.deepEqual([notReady?.ready, notReady?.readyVersion, notReady?.modulesReady], [false, 2, 1]);
+    // Version 3 can run: ready again, for version 3, with a new readySince.
+    const v3 = manifest({ modules: { sensor: userModule("x/sensor:3") } });
+    const live2 = await getObject<KubeObject>(cluster.admin, "EdgeDeployment", VERSIONS_NS, "versions");
+    await cluster.admin.replace({ ...edgeDeployment(VERSIONS_NS, "versions", v3, 3), metadata: live2?.metadata });
+    await waitFor(
+      "ready for version 3",
+      async () => {
+        const r = await readinessOf();
+        return r?.ready === true && r.readyVersion === 3;
+      },
+      30_000,
+    );
+    assert.ok(((await readinessOf())?.readySince ?? "") > (notReady?.readySince ?? ""));
+  });
+
+  it("a module that crashes after it started well turns the device not ready, from then on", async () => {
+    const readinessOf = async () => (await status("versions", VERSIONS_NS))?.readiness;
+    const before = await readinessOf();
+    assert.equal(before?.ready, true);
+    const pods = await cluster.admin.list(RESOURCES.Pod, { namespace: VERSIONS_NS });
+    const sensor = pods.items.find(
+      (p) =>
+        p.metadata?.labels?.["edgek8s.io/module"] === "sensor" &&
+        p.metadata.deletionTimestamp === undefined &&
+        (p as { status?: { podIP?: string } }).status?.podIP !== undefined,
+    );
+    assert.ok(sensor?.metadata?.name);
+    // kwok crashes a running pod that is given the simulate annotation (kwok-stages.yaml).
+    await cluster.admin.apply(
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: sensor.metadata.name,
+          namespace: VERSIONS_NS,
+          annotations: { [SIMULATE_ANNOTATION]: "crash" },
+        },
+      },
+      "test-chaos",
+    );
+    await waitFor("not ready", async () => (await readinessOf())?.ready === false, 30_000);
+    const after = await readinessOf();
+    assert.deepEqual([after?.readyVersion, after?.modulesReady], [3, 1]);
+    assert.ok((after?.readySince ?? "") > (before?.readySince ?? ""));
+    assert.equal((await status("versions", VERSIONS_NS))?.modules?.["sensor"]?.runtimeStatus, "backoff");
   });
 
   it("deleting the EdgeDeployment garbage-collects every object it owns", async () => {

@@ -19,6 +19,7 @@ import { silentLogger } from "../../src/runtime/log.ts";
 import { DEFAULT_TRANSLATION_DEFAULTS } from "../../src/translate/context.ts";
 
 export const CRD_FILE = fileURLToPath(new URL("../../crd/edgedeployments.edgek8s.io.yaml", import.meta.url));
+export const RELEASE_CRD_FILE = fileURLToPath(new URL("../../crd/edgereleases.edgek8s.io.yaml", import.meta.url));
 export const AGENT_SA = "edgek8s-agent";
 export { waitFor };
 
@@ -28,9 +29,9 @@ export interface Cluster {
   readonly adminConfig: KubeConfig;
 }
 
-/** A control plane with the EdgeDeployment CRD installed. */
+/** A control plane with the EdgeDeployment CRD installed, and any other CRD files `options` name. */
 export async function startCluster(options: ControlPlaneOptions = {}): Promise<Cluster> {
-  const plane = await startControlPlane({ ...options, crdFiles: [CRD_FILE] });
+  const plane = await startControlPlane({ ...options, crdFiles: [CRD_FILE, ...(options.crdFiles ?? [])] });
   const adminConfig = plane.kubeConfig();
   return { plane, admin: new KubeClient(clusterConfigFromFile(plane.kubeconfigPath)), adminConfig };
 }

@@ -24,6 +24,7 @@ import type { Controller } from "../../src/reconcile/controller.ts";
 import { jsonLogger } from "../../src/runtime/log.ts";
 import { readExample } from "../fixtures/manifests.ts";
 import { HubDouble } from "../hub/hubDouble.ts";
+import { keysOf } from "../hub/records.ts";
 import { TwinService } from "../hub/twinService.ts";
 
 const DEVICE = "line1-gw";
@@ -51,7 +52,7 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
   const logs: string[] = [];
 
   const reported = () => twins.reported(DEVICE, AGENT) as Json & { modules?: Record<string, Json> };
-  const desiredVersion = () => hub.devices.get(DEVICE)?.moduleTwins.get(AGENT)?.desired.$version ?? 0;
+  const desiredVersion = () => hub.devices.get(DEVICE)?.modules.get(AGENT)?.twin.desired.$version ?? 0;
   const spec = async () =>
     (
       await getObject<{ spec: { desiredVersion?: number; edgeAgent: { modules: Json } } }>(
@@ -187,7 +188,8 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
           r["lastDesiredVersion"] === version &&
             (r["lastDesiredStatus"] as Json | undefined)?.["code"] === 200 &&
             r.modules?.["SimulatedTemperatureSensor"]?.["runtimeStatus"] === "running" &&
-            (r["systemModules"] as Record<string, Json> | undefined)?.["edgeHub"]?.["runtimeStatus"] === "running",
+            (r["systemModules"] as Record<string, Json> | undefined)?.["edgeHub"]?.["runtimeStatus"] === "running" &&
+            (r["edgek8s"] as Json | undefined)?.["ready"] === true,
         );
       },
       60_000,
@@ -204,8 +206,16 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
       "systemModules",
       "modules",
       "heartbeat",
+      "edgek8s",
     ])
       assert.ok(key in r, `reported has ${key}`);
+    // The rollout's gate: ready for exactly the desired version IoT Hub sent.
+    const readiness = r["edgek8s"] as Json;
+    assert.deepEqual(
+      [readiness["ready"], readiness["readyVersion"], readiness["modulesReady"], readiness["modulesTotal"]],
+      [true, version, 2, 2],
+    );
+    assert.match(String(readiness["readySince"]), /^\d{4}-\d\d-\d\dT/);
     assert.deepEqual(Object.keys((r["runtime"] as Json)["platform"] as Json).sort(), ["architecture", "os", "version"]);
     const sensor = r.modules?.["SimulatedTemperatureSensor"] ?? {};
     for (const key of ["runtimeStatus", "restartCount", "lastStartTimeUtc", "status", "version", "type", "settings"])
@@ -221,7 +231,7 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
   it("a patch after a lost one is not applied out of order: the whole twin is fetched again", async () => {
     const before = desiredVersion();
     const modules = {
-      ...((hub.devices.get(DEVICE)?.moduleTwins.get(AGENT)?.desired["modules"] as Json | undefined) ?? {}),
+      ...((hub.devices.get(DEVICE)?.modules.get(AGENT)?.twin.desired["modules"] as Json | undefined) ?? {}),
     };
     const sensor = structuredClone(modules["SimulatedTemperatureSensor"]) as { settings: { image: string } };
     sensor.settings.image = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5.1";
@@ -245,13 +255,17 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
       "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5.1",
     );
     assert.ok("Pump" in (current?.edgeAgent.modules ?? {}));
-    assert.ok(logs.some((l) => l.includes("fetching the whole twin") && l.includes("a patch was missed")));
+    assert.ok(
+      logs.some(
+        (l) => l.includes("fetching the whole twin") && l.includes(`notified of $version ${String(before + 2)}`),
+      ),
+    );
   });
 
   it("invalid desired properties → 400 with a description, and the cluster keeps the last good state", async () => {
     const good = await spec();
     const names = await deploymentNames();
-    const bad = structuredClone(hub.devices.get(DEVICE)?.moduleTwins.get(AGENT)?.desired) as unknown as Json & {
+    const bad = structuredClone(hub.devices.get(DEVICE)?.modules.get(AGENT)?.twin.desired) as unknown as Json & {
       modules: Record<string, { settings: Json }>;
     };
     delete (bad as Json)["$version"];
@@ -274,9 +288,10 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
     assert.deepEqual(await deploymentNames(), names);
   });
 
-  it("module identities follow the manifest: a removed module loses its identity and Secret", async () => {
+  it("a whole replacement (no null for what it removes) is followed: the removed module loses its identity, Secret and Deployment", async () => {
     const { edgeAgent } = quickstart();
-    twins.setDesired(DEVICE, AGENT, edgeAgent);
+    twins.setDesired(DEVICE, AGENT, edgeAgent); // IoT Hub notifies a replacement whole
+
     const version = desiredVersion();
     await waitFor("Pump gone", async () => (await spec())?.desiredVersion === version, 30_000);
     await waitFor(
@@ -286,6 +301,7 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
     );
     assert.equal(await getObject(cluster.admin, "Secret", NS, "pump-identity"), undefined);
     assert.ok(hub.devices.get(DEVICE)?.modules.has("SimulatedTemperatureSensor"));
+    await waitFor("Pump Deployment gone", async () => !(await deploymentNames()).includes("pump"), 30_000);
   });
 
   it("hub down: nothing is deleted; hub back: reconnect, fetch the whole twin, converge, catch up reported", async () => {
@@ -314,17 +330,17 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
     assert.ok(twins.connects.filter((c) => c === `${DEVICE}/${AGENT}`).length >= 2);
   });
 
-  it("a restarted agent keeps its $edgeAgent identity (from its Secret) and resumes from the whole twin", async () => {
+  it("a restarted agent keeps its identities (from their Secrets), asks IoT Hub's registry nothing, resumes from the whole twin", async () => {
     const key = hub.devices.get(DEVICE)?.modules.get(AGENT)?.authentication.symmetricKey.primaryKey;
-    const writes = () =>
-      hub.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/modules/$edgeAgent")).length;
-    const writesBefore = writes();
-    const connects = twins.connects.length;
+    const registryCalls = () => hub.requests.filter((r) => r.registry).length;
+    const callsBefore = registryCalls();
+    const applied = () => logs.filter((l) => l.includes("desired properties applied to the EdgeDeployment")).length;
+    const appliedBefore = applied();
     await bridges.stop();
     bridges = await startBridges();
-    await waitFor("reconnected", async () => Promise.resolve(twins.connects.length > connects), 30_000);
+    await waitFor("the whole twin applied again", async () => Promise.resolve(applied() > appliedBefore), 30_000);
     assert.equal(hub.devices.get(DEVICE)?.modules.get(AGENT)?.authentication.symmetricKey.primaryKey, key);
-    assert.equal(writes(), writesBefore, "no new $edgeAgent identity");
+    assert.equal(registryCalls(), callsBefore, "no identity registry call: every identity Secret is current");
     const version = desiredVersion();
     assert.equal((await spec())?.desiredVersion, version);
   });
@@ -333,8 +349,9 @@ describe("hub bridge: IoT Hub twin ⇄ EdgeDeployment", { timeout: 240_000 }, ()
     const text = logs.join("\n");
     assert.doesNotMatch(text, /SharedAccessKey=|SharedAccessSignature /);
     for (const device of hub.devices.values()) {
-      for (const m of device.modules.values()) assert.ok(!text.includes(m.authentication.symmetricKey.primaryKey));
-      assert.ok(!text.includes(device.authentication.symmetricKey.primaryKey));
+      for (const identity of [device, ...device.modules.values()]) {
+        for (const key of keysOf(identity.authentication)) assert.ok(!text.includes(key));
+      }
     }
   });
 });

@@ -1,18 +1,19 @@
 // End to end: the README's main job on a full local control plane — `pulumi up --stack local` with the
-// real Pulumi CLI and a file backend, the agent as a process, every module running — then `pulumi
-// destroy` leaves the cluster exactly as it was found.
+// real Pulumi CLI, the Kubernetes provider plugin built by scripts/tools and a file backend, the agent
+// as a process, every module running — a namespace someone else made refused, then `pulumi destroy`
+// leaves the cluster exactly as it was found.
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { clusterDown, clusterUp, kubeconfigOf } from "../../../scripts/cluster/localCluster.ts";
 import { toolPath } from "../../../scripts/cluster/tools.ts";
-import { STACK, ensureStack, pulumiEnv } from "../../../scripts/local/pulumi.ts";
+import { STACK, configFile, ensureStack, pulumiEnv } from "../../../scripts/local/pulumi.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const run = promisify(execFile);
@@ -55,14 +56,15 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
     rmSync(state, { recursive: true, force: true });
   });
 
-  /** `pulumi preview` with the given edgek8s:* values; resolves with its output when it fails. */
-  async function failedPreview(config: Record<string, unknown>): Promise<string> {
+  /** `pulumi <command>` with the given edgek8s:* values; resolves with its output when it fails. */
+  async function failedPulumi(config: Record<string, unknown>, command = "preview"): Promise<string> {
     const file = join(state, "Pulumi.bad.yaml");
     const salt = /^encryptionsalt: (.*)$/m.exec(readFileSync(join(ROOT, "Pulumi.local.yaml"), "utf8"))?.[1];
     writeFileSync(file, stringify({ encryptionsalt: salt, config }));
-    const args = ["preview", "--stack", STACK, "--non-interactive", "--config-file", file];
+    const args = [command, "--stack", STACK, "--non-interactive", "--config-file", file];
+    if (command === "up") args.push("--yes", "--skip-preview");
     const failure = await run(toolPath("pulumi"), args, { cwd: ROOT, env: pulumiEnv(state) }).then(
-      () => assert.fail("preview succeeded with a bad configuration"),
+      () => assert.fail(`${command} succeeded with a bad configuration`),
       (error: unknown) => error as { code: number; stdout: string; stderr: string },
     );
     assert.notEqual(failure.code, 0);
@@ -74,12 +76,12 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
   it("refuses bad stack configuration at preview, naming every key, and changes nothing", async () => {
     ensureStack(state);
     const cluster = { kubeconfig: kubeconfigOf(clusterDir) };
-    const typeError = await failedPreview({
+    const typeError = await failedPulumi({
       "edgek8s:hub": { mode: "none" },
       "edgek8s:clusters": { local: { ...cluster, agent: { replicas: "two" } } },
     });
     assert.match(typeError, /edgek8s:clusters\.local\.agent\.replicas: expected number, received string/);
-    const crossErrors = await failedPreview({
+    const crossErrors = await failedPulumi({
       "edgek8s:hub": { mode: "none" },
       "edgek8s:clusters": { local: cluster },
       "edgek8s:devices": {
@@ -151,14 +153,54 @@ describe("npm run local: the local stack for real", { timeout: 600_000 }, () => 
 
   it("a second `up` changes nothing", async () => {
     const { stdout } = await local("up");
-    assert.match(stdout, /18 unchanged/);
-    assert.doesNotMatch(stdout, /(KubeObject|HelmRelease) \S+ (created|updated|deleted|replaced)/);
+    assert.match(stdout, /21 unchanged/);
+    assert.doesNotMatch(stdout, /\d+ (created|updated|deleted|replaced)\b/);
   });
 
-  it("`destroy` leaves the cluster as it found it", async () => {
+  it("refuses a device whose namespace someone else made, at preview and at up, and leaves that namespace alone", async () => {
+    const foreign = "msiot-local-hub-intruder";
+    kubectl("create", "namespace", foreign);
+    kubectl("label", "namespace", foreign, "team=someone-else");
+    const derived = parse(readFileSync(configFile(state, clusterDir), "utf8")) as { config: Record<string, unknown> };
+    const config = structuredClone(derived.config) as Record<string, Record<string, unknown>>;
+    config["edgek8s:devices"] = {
+      ...config["edgek8s:devices"],
+      intruder: { cluster: "local", manifest: "deployments/quickstart.json" },
+    };
+    const refusal = /Namespace msiot-local-hub-intruder already exists and was not made by edgek8s/;
+    assert.match(await failedPulumi(config, "preview"), refusal);
+    assert.match(await failedPulumi(config, "up"), refusal);
+    const after = JSON.parse(kubectl("get", "namespace", foreign, "-o", "json")) as {
+      metadata: { labels: Record<string, string> };
+    };
+    assert.equal(after.metadata.labels["team"], "someone-else");
+    assert.equal(after.metadata.labels["app.kubernetes.io/managed-by"], undefined, "not adopted");
+    assert.equal(kubectl("get", "networkpolicy,edgedeployment", "-n", foreign, "-o", "name").trim(), "");
+    // Any other writer is refused alike: the guard is the cluster's, not the program's.
+    const relabel = spawnSync(
+      toolPath("kubectl"),
+      [
+        "--kubeconfig",
+        kubeconfigOf(clusterDir),
+        "label",
+        "namespace",
+        foreign,
+        "app.kubernetes.io/managed-by=edgek8s-pulumi",
+      ],
+      { encoding: "utf8" },
+    );
+    assert.notEqual(relabel.status, 0);
+    assert.match(relabel.stderr, refusal);
+    kubectl("delete", "namespace", foreign, "--wait=true");
+  });
+
+  it("`destroy` leaves the cluster as it found it: no namespace, CRD, policy or Helm release secret left", async () => {
     const { stdout } = await local("destroy");
     assert.match(stdout, /destroyed in/);
     assert.deepEqual(snapshot(), found);
+    assert.equal(kubectl("get", "secrets", "-A", "-l", "owner=helm", "-o", "name").trim(), "");
+    assert.doesNotMatch(kubectl("get", "namespaces", "-o", "name"), /msiot-|edgek8s-system/);
+    assert.doesNotMatch(kubectl("get", "crd,validatingadmissionpolicies", "-o", "name"), /edgek8s/);
     const log = readFileSync(join(state, "agent", "agent.log"), "utf8");
     assert.doesNotMatch(log, /SharedAccessKey=|BEGIN .*PRIVATE KEY/);
   });
