@@ -4,7 +4,46 @@ import { writesOutsideTerms } from "../../scripts/soak/terms.ts";
 import type { AuditEntry } from "../../scripts/soak/audit.ts";
 import { defaultIdentity } from "../src/cli/agent.ts";
 import { cli } from "./fixtures/cli.ts";
-import { canAcquire, electionTimings } from "../src/runtime/leader.ts";
+import type { KubeClient } from "../src/kube/client.ts";
+import type { KubeObject } from "../src/kube/objects.ts";
+import { LeaderElector, canAcquire, electionTimings } from "../src/runtime/leader.ts";
+import { silentLogger } from "../src/runtime/log.ts";
+
+/**
+ * A Lease store in memory whose calls can be held back, as a hanging API server holds them: while
+ * `hang` is on, each call waits in `held` until the test lets it through (in any order).
+ */
+class HangingLeaseStore {
+  private lease: KubeObject | undefined;
+  private version = 0;
+  hang = false;
+  readonly held: (() => void)[] = [];
+
+  private async gate(): Promise<void> {
+    if (this.hang) await new Promise<void>((resolve) => this.held.push(resolve));
+  }
+
+  private store(object: KubeObject): KubeObject {
+    this.lease = { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.version) } };
+    return structuredClone(this.lease);
+  }
+
+  readonly client = {
+    with: () => this.client,
+    get: async () => {
+      await this.gate();
+      return this.lease && structuredClone(this.lease);
+    },
+    create: async (object: KubeObject) => {
+      await this.gate();
+      return this.store(object);
+    },
+    replace: async (object: KubeObject) => {
+      await this.gate();
+      return this.store(object);
+    },
+  } as unknown as KubeClient;
+}
 
 describe("leader election", () => {
   it("takes a lease that is free or its own at once, another's only after it stayed unchanged a whole lease", () => {
@@ -28,6 +67,51 @@ describe("leader election", () => {
     assert.equal(defaultIdentity({ POD_NAME: "edgek8s-agent-5d8-x" }, "node-1", "abc123"), "edgek8s-agent-5d8-x");
     assert.equal(defaultIdentity({}, "node-1", "abc123"), "node-1-abc123");
     assert.notEqual(defaultIdentity({}, "node-1"), defaultIdentity({}, "node-1"));
+  });
+
+  it("a renewal that hangs past the deadline and answers after the next term began does not end that term", async () => {
+    const store = new HangingLeaseStore();
+    const elector = new LeaderElector(
+      store.client,
+      {
+        namespace: "sys",
+        name: "agent",
+        identity: "a",
+        leaseDurationMs: 600,
+        renewDeadlineMs: 400,
+        retryPeriodMs: 100,
+      },
+      silentLogger,
+    );
+    const election = new AbortController();
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      const first = await elector.acquire(election.signal);
+      assert.ok(first && elector.isLeader);
+      store.hang = true;
+      await new Promise((resolve) => {
+        first.addEventListener("abort", resolve);
+      });
+      assert.equal(elector.isLeader, false, "stands by once the renew deadline passed");
+      // The renewal of the first term is still held; the replica competes again.
+      const competing = elector.acquire(election.signal);
+      while (store.held.length < 2) await pause(10);
+      store.hang = false;
+      // The server answers the new attempt first, then the old term's renewal.
+      for (const release of store.held.splice(0).reverse()) {
+        release();
+        await pause(20);
+      }
+      const second = await competing;
+      await pause(50);
+      assert.ok(second && !second.aborted, "the second term goes on");
+      assert.equal(elector.isLeader, true, "the second term's leader may write");
+    } finally {
+      election.abort();
+      store.hang = false;
+      for (const release of store.held.splice(0)) release();
+      await pause(150);
+    }
   });
 
   it("--renew-deadline not shorter than the lease is a usage error naming the flag", async () => {

@@ -178,7 +178,8 @@ export class LeaderElector implements WriteFence {
   private succeeded(lease: Lease, startedMs: number): boolean {
     this.lease = lease;
     this.observed = { resourceVersion: lease.metadata?.resourceVersion ?? "", sinceMs: this.clock() };
-    this.renewedAtMs = startedMs;
+    // A late answer to an older attempt (a renewal of an ended term) never moves the renewal back.
+    this.renewedAtMs = Math.max(this.renewedAtMs ?? startedMs, startedMs);
     return true;
   }
 
@@ -229,7 +230,8 @@ export class LeaderElector implements WriteFence {
     }
     clearTimeout(deadline);
     const lost = !signal.aborted;
-    this.term = undefined;
+    // A renewal that hung past the deadline can end after the next term began: that term is not this one's to end.
+    if (this.term === term) this.term = undefined;
     term.abort.abort();
     if (lost) this.log.error("lost leadership; standing by", { identity: this.options.identity, term: term.number });
   }
