@@ -185,7 +185,12 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
       await waitFor("stands by", async () => (await agent.leader()) === 0 && (await agent.readiness()) === 503, 30_000);
       assert.ok(agent.running);
       proxy.thaw();
-      await waitFor("leads again", async () => (await agent.leader()) === 1, 60_000);
+      await waitFor(
+        "leads again",
+        async () => (await agent.leader()) === 1,
+        60_000,
+        () => agent.lines.slice(-12).join("\n"),
+      );
     } finally {
       await stopAll();
       await proxy.close();
