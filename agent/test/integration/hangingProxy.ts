@@ -1,23 +1,48 @@
 import { type Server, type Socket, connect, createServer } from "node:net";
+import { Transform } from "node:stream";
+
+interface Pair {
+  readonly client: Socket;
+  readonly upstream: Socket;
+  /** What comes back from the server, late by `delayMs`. */
+  readonly answers: Transform;
+  /** Held for good: `thaw` never forwards this connection again. */
+  stalled: boolean;
+}
+
+/** Delays every chunk by `delayMs`, in order, as a slow network does. */
+function latency(delayMs: number): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      setTimeout(() => this.push(chunk), delayMs);
+      done();
+    },
+    flush(done) {
+      setTimeout(done, delayMs);
+    },
+  });
+}
 
 /**
  * A TCP proxy on loopback in front of the API server that can stop answering without closing
  * anything: while frozen, bytes in either direction are held back and new connections are accepted
- * but never forwarded — a hanging server (or a black-holed network), not a closed one.
+ * but never forwarded — a hanging server (or a black-holed network), not a closed one. Answers can
+ * come late (`delayMs`), so a reconcile pass lasts long enough to be caught in the middle; `stall`
+ * holds the open connections for good while new ones work, as a server or load balancer that
+ * silently dropped its connections does.
  */
 export class HangingProxy {
   private readonly server: Server;
-  private readonly pairs = new Set<[Socket, Socket]>();
+  private readonly pairs = new Set<Pair>();
   private frozen = false;
   port = 0;
 
-  private constructor(target: { host: string; port: number }) {
+  private constructor(target: { host: string; port: number }, delayMs: number) {
     this.server = createServer((client) => {
       const upstream = connect(target.port, target.host);
-      const pair: [Socket, Socket] = [client, upstream];
+      const pair: Pair = { client, upstream, answers: latency(delayMs), stalled: false };
       this.pairs.add(pair);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      this.forward(pair);
       if (this.frozen) this.hold(pair);
       const close = () => {
         this.pairs.delete(pair);
@@ -29,17 +54,28 @@ export class HangingProxy {
     });
   }
 
-  static async start(target: { host: string; port: number }): Promise<HangingProxy> {
-    const proxy = new HangingProxy(target);
+  static async start(
+    target: { host: string; port: number },
+    options: { delayMs?: number } = {},
+  ): Promise<HangingProxy> {
+    const proxy = new HangingProxy(target, options.delayMs ?? 0);
     await new Promise<void>((resolve) => proxy.server.listen(0, "127.0.0.1", resolve));
     const address = proxy.server.address();
     proxy.port = typeof address === "object" && address ? address.port : 0;
     return proxy;
   }
 
-  private hold([client, upstream]: [Socket, Socket]): void {
+  private forward({ client, upstream, answers }: Pair): void {
+    client.pipe(upstream);
+    upstream.pipe(answers).pipe(client);
+    client.resume();
+    upstream.resume();
+  }
+
+  private hold({ client, upstream, answers }: Pair): void {
     client.unpipe(upstream);
-    upstream.unpipe(client);
+    upstream.unpipe(answers);
+    answers.unpipe(client);
     client.pause();
     upstream.pause();
   }
@@ -50,19 +86,26 @@ export class HangingProxy {
     for (const pair of this.pairs) this.hold(pair);
   }
 
-  /** Forwards again, including what was held back. */
+  /** Forwards again, including what was held back (not on stalled connections). */
   thaw(): void {
     this.frozen = false;
-    for (const [client, upstream] of this.pairs) {
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
-      upstream.resume();
+    for (const pair of this.pairs) if (!pair.stalled) this.forward(pair);
+  }
+
+  /**
+   * Holds every open connection for good, answers in flight included, and forwards new connections
+   * again (after a freeze too): a server back from an outage that silently dropped the old ones.
+   */
+  stall(): void {
+    this.frozen = false;
+    for (const pair of this.pairs) {
+      pair.stalled = true;
+      this.hold(pair);
     }
   }
 
   async close(): Promise<void> {
-    for (const [client, upstream] of this.pairs) {
+    for (const { client, upstream } of this.pairs) {
       client.destroy();
       upstream.destroy();
     }

@@ -28,7 +28,17 @@ import { manifest, userModule } from "../fixtures/manifests.ts";
 const SYSTEM_NS = "edgek8s-system";
 const LEASE_SECONDS = 3;
 const REPLICAS = ["agent-a", "agent-b"] as const;
-const NAMESPACES = { split: "msiot-faults-split", outage: "msiot-faults-outage", identity: "msiot-faults-identity" };
+const NAMESPACES = {
+  split: "msiot-faults-split",
+  midPass: "msiot-faults-midpass",
+  stall: "msiot-faults-stall",
+  outage: "msiot-faults-outage",
+  identity: "msiot-faults-identity",
+};
+/** Answers this late make a reconcile pass last long enough to be caught in the middle. */
+const SLOW_ANSWER_MS = 300;
+/** With answers that late, acquiring takes a second: a 3 s lease would end before its first renewal. */
+const SLOW_LEASE_SECONDS = 6;
 
 type Lease = KubeObject & { spec?: { holderIdentity?: string | null } };
 
@@ -67,6 +77,35 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
     agents.push(agent);
     return agent;
   };
+  /** An agent replica whose API server connection goes through a proxy the test controls. */
+  const startProxied = async (name: (typeof REPLICAS)[number], proxy: HangingProxy, args: string[]) => {
+    const { path } = await serviceAccountKubeconfig(
+      cluster.adminConfig,
+      `https://127.0.0.1:${proxy.port}`,
+      readFileSync(cluster.plane.pki.caCert, "utf8"),
+      { namespace: SYSTEM_NS, name },
+      mkdtempSync(join(dir, "proxied-")),
+    );
+    const agent = await AgentProcess.start({ name, kubeconfig: path, args, env: {} });
+    agents.push(agent);
+    return agent;
+  };
+  const slowLeaseArgs = (namespace: string, lease: string, identity: string) => [
+    "--namespace",
+    namespace,
+    "--leader-elect",
+    "--lease-namespace",
+    SYSTEM_NS,
+    "--lease-name",
+    lease,
+    "--lease-duration",
+    String(SLOW_LEASE_SECONDS),
+    "--resync",
+    "3600",
+    "--identity",
+    identity,
+  ];
+  const apiServer = () => ({ host: "127.0.0.1", port: Number(new URL(cluster.plane.server).port) });
   const holder = async (lease: string) =>
     (await getObject<Lease>(cluster.admin, "Lease", SYSTEM_NS, lease))?.spec?.holderIdentity ?? undefined;
   const image = async (namespace: string, name: string) =>
@@ -140,6 +179,96 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
       outside.map((w) => `${describeWrite(w.entry)} (${w.why})`),
       [],
     );
+  });
+
+  it("a leader paused in the middle of a pass sends none of the pass's remaining writes once resumed", async () => {
+    const ns = NAMESPACES.midPass;
+    const lease = "mid-pass";
+    const proxy = await HangingProxy.start(apiServer(), { delayMs: SLOW_ANSWER_MS });
+    try {
+      const a = await startProxied("agent-a", proxy, slowLeaseArgs(ns, lease, "agent-a"));
+      await waitFor("agent-a leads", async () => (await a.leader()) === 1 && (await a.readiness()) === 200, 30_000);
+      const b = await AgentProcess.start({
+        name: "agent-b",
+        kubeconfig: kubeconfigs.get("agent-b")!,
+        args: slowLeaseArgs(ns, lease, "agent-b"),
+        env: {},
+      });
+      agents.push(b);
+      await cluster.admin.apply(edgeDeployment(ns, "mid", fourModules("1")), "platform-team");
+      await waitFor("applied", async () => (await image(ns, "m4")) === "x/m4:1", 30_000);
+      await sleep(2000);
+      await cluster.admin.apply(edgeDeployment(ns, "mid", fourModules("2")), "platform-team");
+      // A Deployment of the new spec is stored: agent-a waits for the answer before its next write.
+      await waitFor(
+        "agent-a's pass is under way",
+        async () => (await image(ns, "m1")) === "x/m1:2",
+        30_000,
+        () => "",
+        10,
+      );
+      a.signal("SIGSTOP");
+      await waitFor("agent-b took over", async () => (await holder(lease)) === "agent-b", 20_000);
+      await waitFor("agent-b works", async () => (await b.readiness()) === 200, 20_000);
+      a.signal("SIGCONT");
+      await waitFor("agent-a stands by", async () => (await a.leader()) === 0, 20_000);
+      await sleep(2 * SLOW_ANSWER_MS + 1000);
+      await stopAll();
+    } finally {
+      await stopAll();
+      await proxy.close();
+    }
+    const audit = new AuditReader(cluster.plane.auditLogPath!).read();
+    const outside = writesOutsideTerms(
+      audit,
+      { namespace: SYSTEM_NS, name: lease, durationMs: SLOW_LEASE_SECONDS * 1000 },
+      REPLICAS.map((r) => serviceAccountUser(SYSTEM_NS, r)),
+    );
+    assert.deepEqual(
+      outside.map((w) => `${describeWrite(w.entry)} (${w.why})`),
+      [],
+    );
+  });
+
+  it("a server that silently dropped the connections of a pass in flight holds no replica for ever", async () => {
+    const ns = NAMESPACES.stall;
+    const proxy = await HangingProxy.start(apiServer(), { delayMs: SLOW_ANSWER_MS });
+    try {
+      const a = await startProxied("agent-a", proxy, slowLeaseArgs(ns, "stall", "agent-a"));
+      await waitFor("leads", async () => (await a.leader()) === 1 && (await a.readiness()) === 200, 30_000);
+      await cluster.admin.apply(edgeDeployment(ns, "stall", fourModules("1")), "platform-team");
+      await waitFor(
+        "applied",
+        async () => (await image(ns, "m4")) === "x/m4:1",
+        30_000,
+        () => a.lines.slice(-8).join("\n"),
+      );
+      await sleep(2000);
+      await cluster.admin.apply(edgeDeployment(ns, "stall", fourModules("2")), "platform-team");
+      await waitFor(
+        "a pass is under way",
+        async () => (await image(ns, "m1")) === "x/m1:2",
+        30_000,
+        () => "",
+        10,
+      );
+      // The answers of the pass never come; the server is away long enough to end the term, then
+      // answers new connections only.
+      proxy.freeze();
+      await waitFor("stands by", async () => (await a.leader()) === 0, 20_000);
+      proxy.stall();
+      await cluster.admin.apply(edgeDeployment(ns, "stall", fourModules("3")), "platform-team");
+      await waitFor(
+        "works again",
+        async () => (await a.leader()) === 1 && (await image(ns, "m4")) === "x/m4:3",
+        90_000,
+        () => a.lines.slice(-8).join("\n"),
+      );
+      assert.ok(a.running);
+    } finally {
+      await stopAll();
+      await proxy.close();
+    }
   });
 
   it("two replicas on one host without --identity never lead at once; POD_NAME names the replica", async () => {
