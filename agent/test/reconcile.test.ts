@@ -52,6 +52,18 @@ describe("WorkQueue", () => {
     q.shutDown();
   });
 
+  it("a worker's wait ends when its signal aborts (a lost term); the keys stay for the next", async () => {
+    const q = new WorkQueue();
+    const term = new AbortController();
+    const waiting = q.get(term.signal);
+    term.abort();
+    assert.equal(await waiting, undefined);
+    q.add("ns/y");
+    assert.equal(await q.get(term.signal), undefined);
+    assert.equal(await q.get(), "ns/y");
+    q.shutDown();
+  });
+
   it("hands a key to a waiting worker at once", async () => {
     const q = new WorkQueue();
     const waiting = q.get();
@@ -126,7 +138,11 @@ describe("planPass", () => {
     assert.deepEqual(plan.waitingFor, ["late", "mid"]);
     assert.ok(plan.apply.some((o) => o.kind === "Deployment" && o.metadata?.name === "edgehub"));
     assert.ok(!plan.apply.some((o) => o.metadata?.name === "late" || o.metadata?.name === "mid"));
-    assert.ok(!plan.apply.some((o) => o.kind === "PersistentVolumeClaim"), "a module's claim waits with it");
+    assert.deepEqual(
+      plan.apply.filter((o) => o.kind === "PersistentVolumeClaim").map((o) => o.metadata?.name),
+      ["old-data"],
+      "a claim never waits: another module may mount it",
+    );
     const next = planPass(t, liveOf({ "Deployment/edgehub": deploymentOf("edgehub", 1) as KubeObject }), "uid-1");
     assert.deepEqual(next.waitingFor, ["late"]);
   });
@@ -166,6 +182,30 @@ describe("planPass", () => {
       plan.prune.map((o) => o.metadata?.name),
       ["removed", "tmp"],
     );
+  });
+
+  it("a claim sharing a volume with a lower startupOrder module is made at once (no deadlock)", () => {
+    // `alpha` sorts first, so the claim carries its label, but `beta` starts first and mounts it too.
+    const shared = render(
+      manifest({
+        modules: {
+          alpha: userModule("x/a:1", { HostConfig: { Binds: ["shared:/d"] } }, { startupOrder: 2 }),
+          beta: userModule("x/b:1", { HostConfig: { Binds: ["shared:/d"] } }, { startupOrder: 1 }),
+        },
+      }),
+    );
+    const plan = planPass(shared, liveOf({}), "uid-1");
+    assert.ok(plan.waitingFor.includes("alpha") && !plan.waitingFor.includes("beta"));
+    assert.ok(plan.apply.some((o) => o.kind === "PersistentVolumeClaim" && o.metadata?.name === "shared"));
+  });
+
+  it("applies a claim once: the storageClassName the API server fills in is not a change", () => {
+    const first = planPass(t, liveOf({}), "uid-1").apply.find((o) => o.kind === "PersistentVolumeClaim")!;
+    const spec = first["spec"] as Record<string, unknown>;
+    assert.equal(spec["storageClassName"], undefined);
+    const live = { ...first, spec: { ...spec, storageClassName: "standard", volumeName: "pv-1" } };
+    const next = planPass(t, liveOf({ "PersistentVolumeClaim/old-data": live }), "uid-1");
+    assert.ok(!next.apply.some((o) => o.kind === "PersistentVolumeClaim"));
   });
 
   it("leaves alone an object of the same name that another EdgeDeployment controls", () => {
@@ -350,6 +390,48 @@ describe("EdgeDeployment status", () => {
     assert.equal(status.conditions?.find((c) => c.type === "Degraded")?.reason, "InvalidManifest");
     assert.equal(status.observedGeneration, 4);
     assert.equal(status.desiredVersion, 9);
+  });
+
+  it("Degraded/StartupOrderBlocked when a module others wait for cannot be scheduled, with the scheduler's reason", () => {
+    const modules = [
+      { id: "beta", k8sName: "beta", startupOrder: 1, status: "running" as const },
+      { id: "alpha", k8sName: "alpha", startupOrder: 2, status: "running" as const },
+    ];
+    const unschedulable: V1Pod = {
+      metadata: { name: "beta-1", creationTimestamp: "2026-01-01T00:00:00Z" as unknown as Date },
+      spec: { containers: [{ name: "beta", image: "x" }] },
+      status: {
+        phase: "Pending",
+        conditions: [
+          {
+            type: "PodScheduled",
+            status: "False",
+            reason: "Unschedulable",
+            message: '0/2 nodes are available: persistentvolumeclaim "shared" not found.',
+          },
+        ],
+      },
+    };
+    const status = edgeDeploymentStatus({
+      generation: 1,
+      desiredVersion: undefined,
+      previous: undefined,
+      now: "t",
+      outcome: {
+        kind: "applied",
+        modules: modules.map((m) => ({ ...m, version: "1.0" })),
+        warnings: [],
+        deployments: new Map([["beta", deploymentOf("beta", 0)]]),
+        expectedHashes: new Map(),
+        pods: new Map([["beta", [unschedulable]]]),
+        waitingFor: ["alpha"],
+        applyError: undefined,
+      },
+    });
+    const degraded = status.conditions?.find((c) => c.type === "Degraded");
+    assert.equal(degraded?.status, "True");
+    assert.equal(degraded?.reason, "StartupOrderBlocked");
+    assert.match(degraded?.message ?? "", /alpha cannot start before: beta \(startupOrder 1\).*"shared" not found/);
   });
 });
 

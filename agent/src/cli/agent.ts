@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { translationDefaultsFrom, translationFlagHelp, translationFlagOptions } from "./translationFlags.ts";
@@ -8,7 +9,7 @@ import { type ClusterConfig, loadClusterConfig } from "../kube/config.ts";
 import type { Transport } from "../hub/connector.ts";
 import { Controller } from "../reconcile/controller.ts";
 import { ReleaseEngine } from "../releases/releaseEngine.ts";
-import { LeaderElector } from "../runtime/leader.ts";
+import { LeaderElector, electionTimings } from "../runtime/leader.ts";
 import { type Level, jsonLogger } from "../runtime/log.ts";
 import { Metrics } from "../runtime/metrics.ts";
 import { startOpsServer } from "../runtime/server.ts";
@@ -28,8 +29,11 @@ Options:
   --leader-elect           run as one of several replicas; only the Lease holder works
   --lease-namespace NS     namespace of the Lease (default: the first watched namespace, else "default")
   --lease-name NAME        (default edgek8s-agent)
-  --lease-duration SECONDS (default 15)
-  --identity NAME          this replica's name in the Lease (default: the host name)
+  --lease-duration SECONDS a lease not renewed for this long may be taken over (default 15)
+  --renew-deadline SECONDS a leader that could not renew for this long stops writing and stands
+                           by (default two thirds of the lease duration)
+  --identity NAME          this replica's name in the Lease (default: $POD_NAME, else the host
+                           name and a random suffix)
   --shutdown-timeout SECONDS  time to finish passes in flight on SIGTERM (default 20)
   --log-level LEVEL        debug, info (default), warn, error
   --hub-bridge             hub mode: in each namespace holding the device credentials Secret
@@ -47,6 +51,9 @@ Options:
                            default 0: soon after every change
 ${translationFlagHelp}
   -h, --help               show this help
+
+With --leader-elect, a replica that loses the lease or the API server stands by (not ready, not
+leader, still running) and competes again; only the lease holder writes.
 
 Logs are JSON lines on stderr. Exit codes: 0 after a clean shutdown, 1 on a fatal error, 2 usage error.`;
 
@@ -96,6 +103,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     "lease-namespace": { type: "string" },
     "lease-name": { type: "string" },
     "lease-duration": { type: "string" },
+    "renew-deadline": { type: "string" },
     identity: { type: "string" },
     "shutdown-timeout": { type: "string" },
     "log-level": { type: "string" },
@@ -126,6 +134,14 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   const workers = positiveInt(values.workers, "workers", 4);
   const resyncMs = positiveInt(values.resync, "resync", 300) * 1000;
   const leaseDuration = positiveInt(values["lease-duration"], "lease-duration", 15);
+  const renewDeadline =
+    values["renew-deadline"] === undefined ? undefined : positiveInt(values["renew-deadline"], "renew-deadline", 10);
+  let timings: ReturnType<typeof electionTimings>;
+  try {
+    timings = electionTimings(leaseDuration, renewDeadline);
+  } catch (error) {
+    throw new UsageError(`--renew-deadline: ${(error as Error).message}`);
+  }
   const shutdownMs = positiveInt(values["shutdown-timeout"], "shutdown-timeout", 20) * 1000;
   const defaults = translationDefaultsFrom(values);
   const transportFlag = values["hub-transport"] ?? "mqtt";
@@ -143,7 +159,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     throw new UsageError("--release-eval-interval needs --release-engine");
   const evalIntervalMs = durationMs(values["release-eval-interval"], "release-eval-interval");
   const clusterConfig = loadConfig(values.kubeconfig);
-  const identity = values.identity ?? hostname();
+  const identity = values.identity ?? defaultIdentity(process.env);
 
   const log = jsonLogger(
     (line) => {
@@ -154,10 +170,26 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   );
   const client = new KubeClient(clusterConfig);
   const metrics = new Metrics();
+  const namespacesWatched = values["all-namespaces"] ? [undefined] : namespaces;
+  const elector = values["leader-elect"]
+    ? new LeaderElector(
+        client,
+        {
+          namespace: values["lease-namespace"] ?? namespaces[0] ?? "default",
+          name: values["lease-name"] ?? "edgek8s-agent",
+          identity,
+          ...timings,
+        },
+        log,
+      )
+    : undefined;
+  // Every write the reconciler, the hub bridge and the release engine make goes through the fence:
+  // only the lease holder writes.
+  const writer = elector ? client.with({ fence: elector }) : client;
   const controller = new Controller(
-    client,
+    writer,
     {
-      namespaces: values["all-namespaces"] ? [undefined] : namespaces,
+      namespaces: namespacesWatched,
       workers,
       resyncMs,
       defaults,
@@ -170,44 +202,37 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     metrics,
   );
   // Loaded only in hub mode: the IoT Hub SDKs and certificate code cost memory a local agent does not need.
-  const bridges = values["hub-bridge"] ? await hubBridges() : undefined;
-  async function hubBridges() {
-    const [{ HubBridges }, { DEFAULT_AGENT_INFO }, { sdkConnector }] = await Promise.all([
-      import("../hub/manager.ts"),
-      import("../hub/bridge.ts"),
-      import("../hub/connector.ts"),
-    ]);
-    return new HubBridges({
-      kube: client,
-      namespaces: values["all-namespaces"] ? [undefined] : namespaces,
-      connector: sdkConnector({ transport }),
-      log,
-      agent: DEFAULT_AGENT_INFO,
-      heartbeatMs,
-      twinRefreshMs,
-    });
-  }
-  const engine = releaseEngine ? new ReleaseEngine(client, log, { evalIntervalMs, resyncMs }) : undefined;
-  const abort = new AbortController();
-  const elector = values["leader-elect"]
-    ? new LeaderElector(
-        client,
-        {
-          namespace: values["lease-namespace"] ?? namespaces[0] ?? "default",
-          name: values["lease-name"] ?? "edgek8s-agent",
-          identity,
-          leaseDurationSeconds: leaseDuration,
-          retryPeriodMs: Math.max(500, (leaseDuration * 1000) / 5),
-        },
-        log,
-      )
+  const hubBridges = values["hub-bridge"]
+    ? await (async () => {
+        const [{ HubBridges }, { DEFAULT_AGENT_INFO }, { sdkConnector }] = await Promise.all([
+          import("../hub/manager.ts"),
+          import("../hub/bridge.ts"),
+          import("../hub/connector.ts"),
+        ]);
+        const connector = sdkConnector({ transport });
+        return () =>
+          new HubBridges({
+            kube: writer,
+            namespaces: namespacesWatched,
+            connector,
+            log,
+            agent: DEFAULT_AGENT_INFO,
+            heartbeatMs,
+            twinRefreshMs,
+          });
+      })()
     : undefined;
-  let started = false;
+  // One engine per term: a stopped engine does not start again.
+  const releaseEngines = releaseEngine ? () => new ReleaseEngine(writer, log, { evalIntervalMs, resyncMs }) : undefined;
+  let engine: ReleaseEngine | undefined;
   const server = await startOpsServer(ops.host, ops.port, {
     healthy: () => true,
-    ready: () => (elector && !elector.isLeader ? true : started && controller.ready && (engine?.ready ?? true)),
+    // A standby replica (no lease, or no API server) is not ready: only the one that works is.
+    ready: () =>
+      (!elector || elector.isLeader) && controller.ready && (releaseEngines === undefined || engine?.ready === true),
     metrics: () => {
       metrics.leader.set({}, elector ? (elector.isLeader ? 1 : 0) : 1);
+      if (elector) metrics.refusedWrites.set({}, elector.refusedWrites);
       return controller.renderMetrics();
     },
   });
@@ -215,53 +240,102 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
     listen: `${ops.host}:${ops.port}`,
     namespaces: values["all-namespaces"] ? ["*"] : namespaces,
     leaderElection: elector !== undefined,
-    hubBridge: bridges !== undefined,
+    hubBridge: hubBridges !== undefined,
     releaseEngine,
   });
+  let announced = false;
+  /** Logs `ready` the first time this replica works, with the time since the process started. */
+  function announceReady(): void {
+    if (announced) return;
+    announced = true;
+    log.info("ready", { startupMs: Math.round(performance.now()) });
+  }
 
-  let exitCode = 0;
+  const shutdown = new AbortController();
   const stopped = new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      if (abort.signal.aborted) return;
+    const stop = (signal: string) => {
+      if (shutdown.signal.aborted) return;
       log.info("shutting down", { signal, timeoutMs: shutdownMs });
-      abort.abort();
+      shutdown.abort();
       resolve();
     };
     process.once("SIGTERM", () => {
-      shutdown("SIGTERM");
+      stop("SIGTERM");
     });
     process.once("SIGINT", () => {
-      shutdown("SIGINT");
+      stop("SIGINT");
     });
   });
-  if (elector) {
-    await elector.acquire(abort.signal, () => {
-      exitCode = 1;
-      abort.abort();
+
+  /** One term of work: the controller and, in hub mode, the bridges, or the release engine, until the term ends. */
+  async function work(term: AbortSignal): Promise<void> {
+    const bridges = hubBridges?.();
+    const termEngine = releaseEngines?.();
+    engine = termEngine;
+    // Not awaited: with the API server away their caches never sync, and stop() ends them anyway.
+    void bridges?.start().catch((error: unknown) => {
+      log.error("hub bridges failed to start", { error: (error as Error).message });
     });
+    void Promise.all([controller.startCache(), termEngine?.start()]).then(
+      () => {
+        if (!term.aborted) announceReady();
+      },
+      (error: unknown) => {
+        log.error("release engine failed to start", { error: (error as Error).message });
+      },
+    );
+    await controller.lead(term);
+    await bridges?.stop();
+    await termEngine?.stop();
   }
-  if (!abort.signal.aborted) {
-    await controller.start();
-    await bridges?.start();
-    await engine?.start();
-    started = true;
-    // Time since the process started (performance's time origin), so start-up cost is visible.
-    log.info("ready", { startupMs: Math.round(performance.now()) });
-  }
-  await Promise.race([
-    stopped,
-    new Promise<void>((resolve) => {
-      abort.signal.addEventListener("abort", () => {
-        resolve();
+
+  // The campaign never ends because of the API server: a lost lease means standing by and competing again.
+  const election = new AbortController();
+  const campaign = (async () => {
+    if (!elector) {
+      await controller.start();
+      const bridges = hubBridges?.();
+      engine = releaseEngines?.();
+      await bridges?.start();
+      await engine?.start();
+      announceReady();
+      await stopped;
+      await bridges?.stop();
+      await engine?.stop();
+      return;
+    }
+    void controller.startCache();
+    for (;;) {
+      const term = await elector.acquire(election.signal);
+      if (!term) return;
+      await work(term);
+      // Work also ends at shutdown, while the term lasts until the election stops: never run two terms.
+      await new Promise<void>((resolve) => {
+        if (term.aborted) resolve();
+        else
+          term.addEventListener("abort", () => {
+            resolve();
+          });
       });
-    }),
-  ]);
-  await bridges?.stop();
-  await engine?.stop();
+    }
+  })();
+  await stopped;
   await controller.stop(shutdownMs);
+  election.abort();
+  await campaign;
   await elector?.release();
   server.close();
   client.close();
-  log.info("stopped", { exitCode });
-  return exitCode;
+  log.info("stopped", { exitCode: 0 });
+  return 0;
+}
+
+/** This replica's name in the Lease: the pod's name when the chart sets POD_NAME, else unique on this host. */
+export function defaultIdentity(
+  env: NodeJS.ProcessEnv,
+  host = hostname(),
+  suffix = randomBytes(3).toString("hex"),
+): string {
+  const pod = env["POD_NAME"]?.trim();
+  return pod ? pod : `${host}-${suffix}`;
 }

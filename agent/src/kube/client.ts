@@ -1,9 +1,11 @@
-import { Agent, type RequestOptions, request } from "node:https";
-import type { IncomingMessage } from "node:http";
-import { readFileSync } from "node:fs";
+import { request } from "node:https";
 import type { ClusterConfig } from "./config.ts";
+import type { WriteFence } from "./fence.ts";
 import type { KubeObject } from "./objects.ts";
 import { type ResourceType, resourceFor, resourcePath } from "./resources.ts";
+import { RequestTimeoutError, Transport } from "./transport.ts";
+
+export { RequestTimeoutError };
 
 /** An API error with the status the server gave (404, 409, 410, 422, …) and its message. */
 export class KubeError extends Error {
@@ -33,7 +35,9 @@ export interface Selector {
   readonly fieldSelector?: string | undefined;
 }
 
-const TOKEN_REREAD_MS = 60_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+/** The server ends a watch after this long; the client gives up on one that outlives it by a request timeout. */
+const WATCH_TIMEOUT_SECONDS = 300;
 
 function query(params: Record<string, string | number | boolean | undefined>): string {
   const entries = Object.entries(params).filter((e): e is [string, string | number | boolean] => e[1] !== undefined);
@@ -42,81 +46,44 @@ function query(params: Record<string, string | number | boolean | undefined>): s
     : `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
 }
 
+export interface KubeClientOptions {
+  /** A call whose response has not fully arrived after this long fails (watches: once their headers are late). */
+  readonly requestTimeoutMs?: number;
+  /** Asked just before the bytes of every write request (not GET) go out; none by default. */
+  readonly fence?: WriteFence | undefined;
+}
+
 /**
  * A small Kubernetes REST client: get, list, watch, server-side apply, delete. Authentication comes
- * from a kubeconfig or the pod's ServiceAccount (see config.ts); connections are kept alive.
+ * from a kubeconfig or the pod's ServiceAccount (see config.ts); connections are kept alive. Every
+ * call has a timeout, so a hanging API server never stalls a caller; `with` derives a client with
+ * other options (a timeout, a write fence) over the same connections.
  */
 export class KubeClient {
-  private readonly config: ClusterConfig;
-  private cachedToken: { value: string; readAt: number } | undefined;
-  private readonly server: URL;
-  private readonly agent: Agent;
+  private readonly transport: Transport;
+  private readonly requestTimeoutMs: number;
+  private readonly fence: WriteFence | undefined;
 
-  constructor(config: ClusterConfig) {
-    this.config = config;
-    this.server = new URL(config.server);
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: 32,
-      ca: config.ca,
-      cert: config.cert,
-      key: config.key,
-      rejectUnauthorized: config.insecureSkipTlsVerify !== true,
+  constructor(config: ClusterConfig, options: KubeClientOptions = {}, transport?: Transport) {
+    this.transport = transport ?? new Transport(config);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.fence = options.fence;
+  }
+
+  /** A client over the same connections with some options replaced. */
+  with(options: KubeClientOptions): KubeClient {
+    return new KubeClient(
+      this.transport.config,
+      { requestTimeoutMs: this.requestTimeoutMs, fence: this.fence, ...options },
+      this.transport,
+    );
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {
+    const { status, text } = await this.transport.exchange(method, path, body, contentType, {
+      timeoutMs: this.requestTimeoutMs,
+      fence: method === "GET" ? undefined : this.fence,
     });
-  }
-
-  /** A token file (a projected ServiceAccount token rotates) is read again at most once a minute, not per request. */
-  private token(now = Date.now()): string | undefined {
-    const file = this.config.tokenFile;
-    if (file === undefined) return this.config.token;
-    if (!this.cachedToken || now - this.cachedToken.readAt > TOKEN_REREAD_MS) {
-      this.cachedToken = { value: readFileSync(file, "utf8").trim(), readAt: now };
-    }
-    return this.cachedToken.value;
-  }
-
-  private options(method: string, path: string, headers: Record<string, string>): RequestOptions {
-    const token = this.token();
-    const url = new URL(path, this.server);
-    return {
-      method,
-      headers: {
-        accept: "application/json",
-        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      agent: this.agent,
-      hostname: url.hostname,
-      port: url.port,
-      path: `${url.pathname}${url.search}`,
-    };
-  }
-
-  private async send(
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType = "application/json",
-  ): Promise<IncomingMessage> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> =
-      payload === undefined
-        ? {}
-        : { "content-type": contentType, "content-length": String(Buffer.byteLength(payload)) };
-    const options = this.options(method, path, headers);
-    return new Promise((resolve, reject) => {
-      const req = request(options, resolve);
-      req.on("error", reject);
-      req.end(payload);
-    });
-  }
-
-  private async call<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
-    const response = await this.send(method, path, body, contentType);
-    const chunks: Buffer[] = [];
-    for await (const chunk of response) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString("utf8");
-    const status = response.statusCode ?? 0;
     if (status >= 400) {
       let reason = "";
       let message = text;
@@ -158,8 +125,10 @@ export class KubeClient {
   }
 
   /**
-   * Streams watch events until the server ends the watch or `signal` aborts. A 410 (the resource
-   * version expired) arrives as an ERROR event; the caller lists again.
+   * Streams watch events until the server ends the watch or `signal` aborts (then it resolves). A
+   * 410 (the resource version expired) arrives as an ERROR event; the caller lists again. A watch
+   * whose headers do not come within the request timeout, or that outlives the server's own
+   * timeout, fails: a hanging server never leaves a cache silently stale.
    */
   async watch<T extends KubeObject>(
     type: ResourceType,
@@ -176,14 +145,24 @@ export class KubeClient {
         resourceVersion,
         labelSelector: selector.labelSelector,
         fieldSelector: selector.fieldSelector,
-        timeoutSeconds: 300,
+        timeoutSeconds: WATCH_TIMEOUT_SECONDS,
       });
-    const options = this.options("GET", path, {});
+    const options = this.transport.requestOptions("GET", path, {});
     await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(headersTimer);
+        clearTimeout(lifetimeTimer);
+        if (error && !signal.aborted) reject(error);
+        else resolve();
+      };
       const req = request({ ...options, signal }, (response) => {
+        clearTimeout(headersTimer);
         if ((response.statusCode ?? 0) >= 400) {
           response.resume();
-          reject(new KubeError(response.statusCode ?? 0, "", `watch ${path}: ${response.statusCode ?? 0}`));
+          finish(new KubeError(response.statusCode ?? 0, "", `watch ${path}: ${response.statusCode ?? 0}`));
           return;
         }
         let buffer = "";
@@ -191,20 +170,32 @@ export class KubeClient {
         response.on("data", (chunk: string) => {
           buffer += chunk;
           let newline = buffer.indexOf("\n");
-          while (newline !== -1) {
-            const line = buffer.slice(0, newline);
-            buffer = buffer.slice(newline + 1);
-            if (line.trim() !== "") onEvent(JSON.parse(line) as WatchEvent<T>);
-            newline = buffer.indexOf("\n");
+          try {
+            while (newline !== -1) {
+              const line = buffer.slice(0, newline);
+              buffer = buffer.slice(newline + 1);
+              if (line.trim() !== "") onEvent(JSON.parse(line) as WatchEvent<T>);
+              newline = buffer.indexOf("\n");
+            }
+          } catch (error) {
+            req.destroy(error as Error);
           }
         });
-        response.on("end", resolve);
-        response.on("error", reject);
+        response.on("end", () => {
+          finish();
+        });
+        response.on("error", finish);
+        response.on("close", () => {
+          finish(response.complete ? undefined : new Error(`watch ${path}: the connection closed`));
+        });
       });
-      req.on("error", (error: Error) => {
-        if (signal.aborted) resolve();
-        else reject(error);
-      });
+      const late = (what: string, ms: number) => () => {
+        req.destroy(new RequestTimeoutError(`watch ${path}: ${what} within ${ms} ms`));
+      };
+      const lifetimeMs = WATCH_TIMEOUT_SECONDS * 1000 + this.requestTimeoutMs;
+      const headersTimer = setTimeout(late("no response", this.requestTimeoutMs), this.requestTimeoutMs);
+      const lifetimeTimer = setTimeout(late("not ended by the server", lifetimeMs), lifetimeMs);
+      req.on("error", finish);
       req.end();
     });
   }
@@ -266,6 +257,6 @@ export class KubeClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.transport.close();
   }
 }

@@ -16,12 +16,17 @@ const MAX_BACKOFF_MS = 30_000;
 /**
  * A list-then-watch cache of one resource type in one namespace (or all). A watch that ends is
  * resumed from the last resource version; an expired version (410) or any error leads to a fresh
- * list, with backoff — the process itself never exits because of the API server.
+ * list, with backoff — the process itself never exits because of the API server. `refresh` lists
+ * again at once, for a caller that must not act on anything older than now (a new leader).
  */
 export class Informer<T extends KubeObject> {
   readonly store = new Map<string, T>();
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
+  /** Callers of `refresh` waiting for the next list to complete. */
+  private refreshWaiters: (() => void)[] = [];
+  /** Ends the watch in progress, or the backoff sleep, when a refresh is asked for. */
+  private interrupt = new AbortController();
   private readonly client: KubeClient;
   private readonly type: ResourceType;
   private readonly selector: Selector;
@@ -44,16 +49,27 @@ export class Informer<T extends KubeObject> {
     return this.synced ? Promise.resolve() : new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
+  /** Lists again now; resolves once a list started after this call is in the store. */
+  refresh(): Promise<void> {
+    return new Promise((resolve) => {
+      this.refreshWaiters.push(resolve);
+      this.interrupt.abort();
+    });
+  }
+
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const stopped = () => signal.aborted;
     let backoff = MIN_BACKOFF_MS;
     while (!stopped()) {
+      this.interrupt = new AbortController();
+      const interrupted = AbortSignal.any([signal, this.interrupt.signal]);
+      const waiters = this.refreshWaiters.splice(0);
       try {
         let resourceVersion = await this.relist();
+        for (const resolve of waiters.splice(0)) resolve();
         backoff = MIN_BACKOFF_MS;
-        for (;;) {
-          if (stopped()) return;
+        while (!interrupted.aborted) {
           const watch = { expired: false };
           await this.client.watch<T>(
             this.type,
@@ -65,19 +81,22 @@ export class Informer<T extends KubeObject> {
               if (next.expired) watch.expired = true;
               else if (next.resourceVersion !== undefined) resourceVersion = next.resourceVersion;
             },
-            signal,
+            interrupted,
           );
           if (watch.expired) break;
         }
       } catch (error) {
+        this.refreshWaiters.unshift(...waiters);
         if (stopped()) return;
+        // Someone waits for a fresh list (a new leader): retry soon, whatever the backoff reached.
+        const delay = this.refreshWaiters.length > 0 ? MIN_BACKOFF_MS : backoff;
         this.log.warn("watch failed; listing again", {
           kind: this.type.kind,
           namespace: this.selector.namespace,
           error: (error as Error).message,
-          retryInMs: backoff,
+          retryInMs: delay,
         });
-        await sleep(backoff, undefined, { signal }).catch(() => undefined);
+        await sleep(delay, undefined, { signal: interrupted }).catch(() => undefined);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }

@@ -95,6 +95,11 @@ export class ClusterCache {
     await Promise.all(this.informers.map((i) => i.waitForSync()));
   }
 
+  /** Lists everything again; resolves once the cache holds nothing older than this call. */
+  async refresh(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.refresh()));
+  }
+
   get synced(): boolean {
     return this.informers.every((i) => i.hasSynced);
   }

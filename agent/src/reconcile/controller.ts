@@ -3,7 +3,8 @@ import { ClusterCache } from "./cache.ts";
 import { WorkQueue } from "./queue.ts";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 import { KIND } from "../crd/edgeDeployment.ts";
-import type { KubeClient } from "../kube/client.ts";
+import { type KubeClient, KubeError } from "../kube/client.ts";
+import { NotLeaderError } from "../kube/fence.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { k8sName } from "../naming/k8sName.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -31,8 +32,9 @@ export class Controller {
   private readonly options: ControllerOptions;
   private readonly log: Logger;
   private readonly abort = new AbortController();
-  private workers: Promise<void>[] = [];
-  private resyncTimer: NodeJS.Timeout | undefined;
+  private cacheStarted = false;
+  private working = false;
+  private workersDone: Promise<void> = Promise.resolve();
 
   constructor(client: KubeClient, options: ControllerOptions, log: Logger, metrics = new Metrics()) {
     this.options = options;
@@ -75,26 +77,64 @@ export class Controller {
     return this.metrics.render();
   }
 
+  /** Synced and working: reconciling (without leader election), or in a term whose fresh list is done. */
   get ready(): boolean {
-    return this.cache.synced;
+    return this.cache.synced && this.working;
   }
 
-  /** Starts watching; resolves once the cache is synced and workers run. */
-  async start(): Promise<void> {
-    void this.cache.run(this.abort.signal);
+  /** Starts watching (once); resolves when the cache is synced. A standby replica keeps its cache warm this way. */
+  async startCache(): Promise<void> {
+    if (!this.cacheStarted) {
+      this.cacheStarted = true;
+      void this.cache.run(this.abort.signal);
+    }
     await this.cache.waitForSync();
-    for (const key of this.cache.edgeDeploymentKeys()) this.queue.add(key);
-    this.workers = Array.from({ length: this.options.workers ?? 4 }, () => this.work());
-    // A heartbeat (local stacks) is refreshed by the resync: at least once per heartbeat interval.
-    const resync = Math.min(this.options.resyncMs ?? 5 * 60_000, this.options.heartbeatMs ?? Infinity);
-    this.resyncTimer = setInterval(() => {
-      for (const key of this.cache.edgeDeploymentKeys()) this.queue.add(key);
-    }, resync);
-    this.resyncTimer.unref();
+  }
+
+  /** Starts watching and working, with no leader election; resolves once the cache is synced and workers run. */
+  async start(): Promise<void> {
+    await this.startCache();
+    this.workersDone = this.runWorkers(this.abort.signal);
+  }
+
+  /**
+   * Works for one leader term: first lists everything again, so nothing older than the term is acted
+   * on (a replica that was paused or cut off has a stale cache), then reconciles until `term` aborts.
+   * Passes in flight then fail at their next write, which the client's fence refuses; resolves once
+   * every worker has stopped. Keys stay queued for the next term.
+   */
+  async lead(term: AbortSignal): Promise<void> {
+    const ended = new Promise<void>((resolve) => {
+      if (term.aborted) resolve();
+      term.addEventListener("abort", () => {
+        resolve();
+      });
+    });
+    await Promise.race([this.startCache().then(() => this.cache.refresh()), ended]);
+    if (term.aborted || this.abort.signal.aborted) return;
+    this.workersDone = this.runWorkers(AbortSignal.any([term, this.abort.signal]));
+    await this.workersDone;
+  }
+
+  private async runWorkers(signal: AbortSignal): Promise<void> {
+    this.resync();
+    const workers = Array.from({ length: this.options.workers ?? 4 }, () => this.work(signal));
+    const resyncTimer = setInterval(
+      () => {
+        this.resync();
+      },
+      // A heartbeat (local stacks) is refreshed by the resync: at least once per heartbeat interval.
+      Math.min(this.options.resyncMs ?? 5 * 60_000, this.options.heartbeatMs ?? Infinity),
+    );
+    resyncTimer.unref();
+    this.working = true;
     this.log.info("controller started", {
       namespaces: this.options.namespaces.map((n) => n ?? "*"),
       edgeDeployments: this.cache.edgeDeploymentKeys().length,
     });
+    await Promise.all(workers);
+    clearInterval(resyncTimer);
+    this.working = false;
   }
 
   /** Enqueues every EdgeDeployment now (what the periodic resync does). */
@@ -107,9 +147,9 @@ export class Controller {
     while (this.queue.length > 0 || this.queue.busy > 0) await new Promise((r) => setTimeout(r, pollMs));
   }
 
-  private async work(): Promise<void> {
+  private async work(signal: AbortSignal): Promise<void> {
     for (;;) {
-      const key = await this.queue.get();
+      const key = await this.queue.get(signal);
       if (key === undefined) return;
       const start = performance.now();
       try {
@@ -118,10 +158,7 @@ export class Controller {
         this.metrics.reconciles.inc({ result: "success" });
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
       } catch (error) {
-        const delay = this.queue.addRateLimited(key);
-        this.metrics.reconciles.inc({ result: "error" });
-        this.metrics.reconcileErrors.inc();
-        this.log.warn("reconcile failed; retrying", { key, error: (error as Error).message, retryInMs: delay });
+        this.failed(key, error, signal);
       } finally {
         this.metrics.reconcileDuration.observe((performance.now() - start) / 1000);
         this.queue.done(key);
@@ -129,11 +166,27 @@ export class Controller {
     }
   }
 
+  private failed(key: string, error: unknown, signal: AbortSignal): void {
+    // The term ended under this pass: the fence refused its writes; the next term lists everything again.
+    if (error instanceof NotLeaderError || signal.aborted) {
+      this.log.debug("pass cancelled: not the leader", { key });
+      return;
+    }
+    const delay = this.queue.addRateLimited(key);
+    this.metrics.reconciles.inc({ result: "error" });
+    this.metrics.reconcileErrors.inc();
+    // 409: the pass read an EdgeDeployment older than the stored one; the retry reads the newer one.
+    if (error instanceof KubeError && error.status === 409) {
+      this.log.debug("stale read; retrying", { key, retryInMs: delay });
+      return;
+    }
+    this.log.warn("reconcile failed; retrying", { key, error: (error as Error).message, retryInMs: delay });
+  }
+
   /** Stops taking work, lets passes in flight finish (up to `timeoutMs`) and stops the watches. */
   async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.shutDown();
-    await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await Promise.race([this.workersDone, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.abort.abort();
   }
 }

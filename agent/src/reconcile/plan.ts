@@ -2,7 +2,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { needsApply, withAppliedHash } from "./drift.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { ANNOTATION, LABEL } from "../translate/labels.ts";
-import type { ManagedObject, Translation } from "../translate/translate.ts";
+import type { Translation } from "../translate/translate.ts";
 
 /** What one reconcile pass should do. */
 export interface Plan {
@@ -31,12 +31,16 @@ export function isDeploymentAvailable(deployment: V1Deployment | undefined): boo
   return wanted === 0 || (deployment.status?.availableReplicas ?? 0) >= wanted;
 }
 
-/** A claim that already exists keeps its spec (most of it is immutable); only metadata follows the manifest. */
-function keepClaimSpec(desired: ManagedObject, live: KubeObject | undefined): KubeObject {
+/**
+ * A claim that already exists keeps its spec (most of it is immutable); only metadata follows the
+ * manifest. Its applied-hash stays that of the translated claim, so what the API server fills in
+ * (the default storageClassName) never counts as a change to apply again.
+ */
+function keepClaimSpec(desired: KubeObject, live: KubeObject | undefined): KubeObject {
   if (desired.kind !== "PersistentVolumeClaim" || !live) return desired;
   const spec = live["spec"] as Record<string, unknown> | undefined;
   return {
-    ...(desired as KubeObject),
+    ...desired,
     spec: {
       accessModes: spec?.["accessModes"],
       resources: spec?.["resources"],
@@ -48,8 +52,9 @@ function keepClaimSpec(desired: ManagedObject, live: KubeObject | undefined): Ku
 /**
  * Plans a pass: every desired object that differs from the live one is applied, in kind order,
  * except that a module whose Deployment does not exist yet is created only when every module with a
- * lower startupOrder is available. Live objects of the device no longer desired are pruned; claims
- * only when their module opted in (`pvcRetention: Delete`).
+ * lower startupOrder is available. Claims are never held back: a claim is shared by every module
+ * that mounts the volume, and one of a lower startupOrder must not wait for it. Live objects of the
+ * device no longer desired are pruned; claims only when their module opted in (`pvcRetention: Delete`).
  */
 export function planPass(translation: Translation, live: LiveObjects, ownerUid: string): Plan {
   const orders = [...new Set(translation.modules.map((m) => m.startupOrder))].sort((a, b) => a - b);
@@ -65,7 +70,8 @@ export function planPass(translation: Translation, live: LiveObjects, ownerUid: 
     const module = object.metadata.labels?.[LABEL.module];
     const order = module !== undefined ? moduleOrder.get(module) : undefined;
     const isNewModule = module !== undefined && order !== undefined && live.get("Deployment", module) === undefined;
-    if (isNewModule && blockedFrom !== undefined && order >= blockedFrom) {
+    const gated = object.kind !== "PersistentVolumeClaim";
+    if (gated && isNewModule && blockedFrom !== undefined && order >= blockedFrom) {
       waitingFor.add(module);
       continue;
     }
@@ -75,7 +81,7 @@ export function planPass(translation: Translation, live: LiveObjects, ownerUid: 
       conflicts.push(`${object.kind}/${object.metadata.name} belongs to ${controller.kind} ${controller.name}`);
       continue;
     }
-    const desired = withAppliedHash(keepClaimSpec(object, current));
+    const desired = keepClaimSpec(withAppliedHash(object), current);
     if (needsApply(desired, current)) apply.push(desired);
   }
   const wanted = new Set(translation.objects.map((o) => `${o.kind}/${o.metadata.name}`));

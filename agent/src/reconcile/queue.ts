@@ -65,16 +65,28 @@ export class WorkQueue {
     this.failures.delete(key);
   }
 
-  /** The next key to process, or undefined once the queue shuts down. */
-  get(): Promise<string | undefined> {
-    if (this.shuttingDown) return Promise.resolve(undefined);
+  /** The next key to process, or undefined once the queue shuts down or `signal` aborts (keys stay queued). */
+  get(signal?: AbortSignal): Promise<string | undefined> {
+    if (this.shuttingDown || signal?.aborted) return Promise.resolve(undefined);
     const key = this.queue.shift();
     if (key !== undefined) {
       this.dirty.delete(key);
       this.processing.add(key);
       return Promise.resolve(key);
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => {
+      const waiter = (k: string | undefined) => {
+        signal?.removeEventListener("abort", giveUp);
+        resolve(k);
+      };
+      const giveUp = () => {
+        const index = this.waiters.indexOf(waiter);
+        if (index !== -1) this.waiters.splice(index, 1);
+        resolve(undefined);
+      };
+      signal?.addEventListener("abort", giveUp, { once: true });
+      this.waiters.push(waiter);
+    });
   }
 
   done(key: string): void {

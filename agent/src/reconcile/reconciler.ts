@@ -7,6 +7,7 @@ import { objectsToProve, preflight, refusalIssues } from "./preflight.ts";
 import { API_VERSION, KIND, type EdgeDeploymentSpec, type EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import { withHeartbeat } from "../status/heartbeat.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
+import { NotLeaderError } from "../kube/fence.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { resourceFor } from "../kube/resources.ts";
 import type { ManifestIssue, ManifestWarning } from "../manifest/issues.ts";
@@ -92,6 +93,8 @@ export class Reconciler {
   private readonly log: Logger;
   private readonly metrics: Metrics | undefined;
   private eventSequence = 0;
+  /** Per EdgeDeployment, the resourceVersion the last status write replaced. */
+  private readonly replacedVersions = new Map<string, string>();
 
   constructor(client: KubeClient, cache: ClusterCache, options: ReconcilerOptions, log: Logger, metrics?: Metrics) {
     this.client = client;
@@ -107,7 +110,16 @@ export class Reconciler {
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const edgeDeployment: EdgeDeploymentObject | undefined = this.cache.edgeDeployment(key);
-    if (!edgeDeployment || edgeDeployment.metadata?.deletionTimestamp) return { applied: 0, pruned: 0 };
+    if (!edgeDeployment || edgeDeployment.metadata?.deletionTimestamp) {
+      this.replacedVersions.delete(key);
+      return { applied: 0, pruned: 0 };
+    }
+    // The cache has not caught up with this agent's own status write yet: the watch event that
+    // brings it enqueues the key again, so a pass now would only read old data (and get a 409).
+    const replaced = this.replacedVersions.get(key);
+    if (replaced !== undefined && replaced === edgeDeployment.metadata?.resourceVersion)
+      return { applied: 0, pruned: 0 };
+    this.replacedVersions.delete(key);
     const namespace = edgeDeployment.metadata?.namespace ?? "";
     const name = edgeDeployment.metadata?.name ?? "";
     const spec = edgeDeployment.spec ?? {};
@@ -238,6 +250,7 @@ export class Reconciler {
           this.metrics?.appliedObjects.inc({ kind: object.kind ?? "" });
           return { ref };
         } catch (error) {
+          if (error instanceof NotLeaderError) throw error;
           return { ref, error: `applying ${ref}: ${(error as Error).message}` };
         }
       });
@@ -260,6 +273,7 @@ export class Reconciler {
           );
           pruned.push(ref);
         } catch (error) {
+          if (error instanceof NotLeaderError) throw error;
           if (error instanceof KubeError && error.status === 409) continue; // replaced meanwhile: not ours to delete
           failure = `deleting ${ref}: ${(error as Error).message}`;
           break;
@@ -281,11 +295,17 @@ export class Reconciler {
     return failure;
   }
 
-  /** Writes status only when it differs from what the object has; returns whether it wrote. */
+  /**
+   * Writes status only when it differs from what the object has; returns whether it wrote. The write
+   * carries the resourceVersion the pass read: a pass that read an older EdgeDeployment than the one
+   * stored gets 409 and is retried, so `observedGeneration` never goes back.
+   */
   private async writeStatus(owner: EdgeDeploymentObject, outcome: Outcome): Promise<boolean> {
     const now = this.now();
+    const generation = owner.metadata?.generation ?? 0;
+    if ((owner.status?.observedGeneration ?? 0) > generation) return false;
     const computed = edgeDeploymentStatus({
-      generation: owner.metadata?.generation ?? 0,
+      generation,
       desiredVersion: owner.spec?.desiredVersion,
       previous: owner.status,
       now: now.toISOString(),
@@ -293,16 +313,22 @@ export class Reconciler {
     });
     const status = withHeartbeat(computed, owner.status?.heartbeat, now, this.options.heartbeatMs);
     if (owner.status && contentHash(owner.status) === contentHash(status)) return false;
+    const resourceVersion = owner.metadata?.resourceVersion ?? "";
     await this.client.apply(
       {
         apiVersion: API_VERSION,
         kind: KIND,
-        metadata: { name: owner.metadata?.name ?? "", namespace: owner.metadata?.namespace ?? "" },
+        metadata: {
+          name: owner.metadata?.name ?? "",
+          namespace: owner.metadata?.namespace ?? "",
+          resourceVersion,
+        },
         status,
       },
       FIELD_MANAGER,
       "status",
     );
+    this.replacedVersions.set(`${owner.metadata?.namespace ?? ""}/${owner.metadata?.name ?? ""}`, resourceVersion);
     return true;
   }
 
@@ -340,6 +366,7 @@ export class Reconciler {
         count: 1,
       });
     } catch (error) {
+      if (error instanceof NotLeaderError) throw error;
       this.log.warn("could not record event", { reason, error: (error as Error).message });
     }
   }

@@ -101,6 +101,8 @@ export class ReleaseEngine {
   async start(): Promise<void> {
     for (const informer of this.informers) void informer.run(this.abort.signal);
     await Promise.all(this.informers.map((i) => i.waitForSync()));
+    // Stopped while the caches synced (a leader term that ended early): start nothing that outlives it.
+    if (this.abort.signal.aborted) return;
     const trigger = new Trigger(() => this.evaluate(), { debounceMs: this.options.debounceMs ?? 100 });
     this.trigger = trigger;
     trigger.poke();

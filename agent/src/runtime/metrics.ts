@@ -83,8 +83,12 @@ export class Metrics {
   readonly queueDepth = new Counter("edgek8s_queue_depth", "Keys waiting in the work queue.", "gauge");
   readonly leader = new Counter("edgek8s_leader", "1 when this process holds the leader lease.", "gauge");
   readonly cachedObjects = new Counter("edgek8s_cached_objects", "Objects in the watch cache.", "gauge");
+  readonly refusedWrites = new Counter(
+    "edgek8s_refused_writes_total",
+    "Writes not sent because this process did not hold the leader lease by its own clock.",
+  );
 
   render(): string {
-    return `${[this.reconcileDuration, this.reconciles, this.reconcileErrors, this.appliedObjects, this.queueDepth, this.leader, this.cachedObjects].map((m) => m.render()).join("\n")}\n`;
+    return `${[this.reconcileDuration, this.reconciles, this.reconcileErrors, this.appliedObjects, this.queueDepth, this.leader, this.cachedObjects, this.refusedWrites].map((m) => m.render()).join("\n")}\n`;
   }
 }

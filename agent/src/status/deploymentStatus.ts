@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { nextConditions } from "./conditions.ts";
-import { type PodWarning, moduleRuntimeStatus } from "./moduleStatus.ts";
+import { type PodWarning, isModuleReady, moduleRuntimeStatus, unschedulableReason } from "./moduleStatus.ts";
 import { isModuleRolledOut, readiness, rolloutGap } from "./readiness.ts";
 import type { EdgeDeploymentStatus, ModuleStatus } from "../crd/edgeDeployment.ts";
 import { type ManifestIssue, type ManifestWarning, desiredStatusFor, formatIssue } from "../manifest/issues.ts";
@@ -104,7 +104,8 @@ export function edgeDeploymentStatus(inputs: StatusInputs): EdgeDeploymentStatus
   const allReady = notReady.length === 0 && !blocked;
   const progressing =
     outcome.waitingFor.length > 0 || (!allReady && failing.length === 0 && outcome.applyError === undefined);
-  const degraded = outcome.applyError !== undefined || failing.length > 0;
+  const blockers = startupOrderBlockers(outcome, modules);
+  const degraded = outcome.applyError !== undefined || failing.length > 0 || blockers.length > 0;
   return {
     ...common,
     conditions: nextConditions(
@@ -132,8 +133,19 @@ export function edgeDeploymentStatus(inputs: StatusInputs): EdgeDeploymentStatus
           type: "Degraded",
           status: degraded,
           reason:
-            outcome.applyError !== undefined ? "ApplyFailed" : failing.length > 0 ? "ModulesFailing" : "AsExpected",
-          message: clip(outcome.applyError ?? failing.join("; ")),
+            outcome.applyError !== undefined
+              ? "ApplyFailed"
+              : blockers.length > 0
+                ? "StartupOrderBlocked"
+                : failing.length > 0
+                  ? "ModulesFailing"
+                  : "AsExpected",
+          message: clip(
+            outcome.applyError ??
+              (blockers.length > 0
+                ? `${outcome.waitingFor.join(", ")} cannot start before: ${blockers.join("; ")}`
+                : failing.join("; ")),
+          ),
         },
       ],
       generation,
@@ -154,4 +166,26 @@ export function edgeDeploymentStatus(inputs: StatusInputs): EdgeDeploymentStatus
       now,
     }),
   };
+}
+
+/**
+ * Modules that others wait for (a lower startupOrder) and that cannot start: they fail, or the
+ * scheduler cannot place their pod. Until one of them changes, the device can never progress.
+ */
+function startupOrderBlockers(
+  outcome: Extract<Outcome, { kind: "applied" }>,
+  modules: Readonly<Record<string, ModuleStatus>>,
+): string[] {
+  const waiting = outcome.modules.filter((m) => outcome.waitingFor.includes(m.k8sName));
+  if (waiting.length === 0) return [];
+  const first = Math.min(...waiting.map((m) => m.startupOrder));
+  return outcome.modules.flatMap((module) => {
+    const status = modules[module.id];
+    if (module.startupOrder >= first || !status || isModuleReady(module, status)) return [];
+    const unscheduled = unschedulableReason(outcome.pods.get(module.k8sName) ?? []);
+    const failed = ["failed", "backoff", "unhealthy"].includes(status.runtimeStatus);
+    if (unscheduled === undefined && !failed) return [];
+    const why = unscheduled !== undefined ? `its pod cannot be scheduled: ${unscheduled}` : status.statusDescription;
+    return [`${module.id} (startupOrder ${module.startupOrder}) is ${status.runtimeStatus}, ${why ?? ""}`];
+  });
 }

@@ -191,3 +191,13 @@ export function moduleRuntimeStatus(
 export function isModuleReady(module: TranslatedModule, status: ModuleStatus): boolean {
   return module.status === "stopped" ? status.runtimeStatus === "stopped" : status.runtimeStatus === "running";
 }
+
+/** The scheduler's message when a module's pods (none running) cannot be placed on any node. */
+export function unschedulableReason(pods: readonly V1Pod[]): string | undefined {
+  const live = pods.filter((p) => p.metadata?.deletionTimestamp === undefined);
+  if (live.length === 0 || live.some((p) => p.spec?.nodeName !== undefined)) return undefined;
+  const condition = live
+    .flatMap((p) => p.status?.conditions ?? [])
+    .find((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable");
+  return condition ? (condition.message ?? "unschedulable") : undefined;
+}

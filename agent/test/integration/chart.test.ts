@@ -133,6 +133,18 @@ describe("agent Helm chart", () => {
     assert.equal(container?.readinessProbe?.httpGet?.path, "/readyz");
   });
 
+  it("identity and readiness: POD_NAME names the replica; a rollout never waits for a standby to become ready", () => {
+    const deployment = renderChart("edge-system", ["--set", "replicaCount=2"]).find(
+      (o) => o.kind === "Deployment",
+    ) as V1Deployment;
+    const env = deployment.spec?.template.spec?.containers[0]?.env ?? [];
+    assert.equal(env.find((e) => e.name === "POD_NAME")?.valueFrom?.fieldRef?.fieldPath, "metadata.name");
+    assert.deepEqual(deployment.spec?.strategy, {
+      type: "RollingUpdate",
+      rollingUpdate: { maxSurge: 1, maxUnavailable: "100%" },
+    });
+  });
+
   it("values.schema.json rejects bad values with the field named", () => {
     for (const [set, field] of [
       ["watch.mode=some", "/watch/mode"],
