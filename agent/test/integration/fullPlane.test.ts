@@ -13,6 +13,7 @@ import {
 } from "./harness.ts";
 import { SIMULATE_ANNOTATION } from "../../../scripts/cluster/controlPlane.ts";
 import type { EdgeDeploymentStatus } from "../../src/crd/edgeDeployment.ts";
+import { KubeError } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
 import { RESOURCES } from "../../src/kube/resources.ts";
 import type { Controller } from "../../src/reconcile/controller.ts";
@@ -119,6 +120,26 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
     assert.equal(hub?.status?.availableReplicas, 1);
   });
 
+  /**
+   * A hand edit of the spec, as `kubectl replace` makes it: read, then PUT with that resourceVersion.
+   * The agent writes status (readiness, heartbeat) meanwhile, which moves the resourceVersion, so a
+   * 409 means read again — as any client of a contended object does.
+   */
+  async function replaceVersions(desired: unknown, version: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const live = await getObject<KubeObject>(cluster.admin, "EdgeDeployment", VERSIONS_NS, "versions");
+      try {
+        await cluster.admin.replace({
+          ...edgeDeployment(VERSIONS_NS, "versions", desired, version),
+          metadata: live?.metadata,
+        });
+        return;
+      } catch (error) {
+        if (!(error instanceof KubeError && error.status === 409) || attempt === 5) throw error;
+      }
+    }
+  }
+
   it("reports readiness for exactly the desired version: never from a pod of the previous template", async () => {
     const readinessOf = async () => (await status("versions", VERSIONS_NS))?.readiness;
     const v1 = manifest({ modules: { sensor: userModule("x/sensor:1") } });
@@ -136,8 +157,7 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
     const v2 = manifest({
       modules: { sensor: userModule("x/sensor:2", { "k8s-experimental": { nodeSelector: { pool: "none" } } }) },
     });
-    const live = await getObject<KubeObject>(cluster.admin, "EdgeDeployment", VERSIONS_NS, "versions");
-    await cluster.admin.replace({ ...edgeDeployment(VERSIONS_NS, "versions", v2, 2), metadata: live?.metadata });
+    await replaceVersions(v2, 2);
     await waitFor("readiness of version 2", async () => (await readinessOf())?.readyVersion === 2, 30_000);
     await waitFor(
       "both pods exist",
@@ -154,8 +174,7 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
     assert.deepEqual([notReady?.ready, notReady?.readyVersion, notReady?.modulesReady], [false, 2, 1]);
     // Version 3 can run: ready again, for version 3, with a new readySince.
     const v3 = manifest({ modules: { sensor: userModule("x/sensor:3") } });
-    const live2 = await getObject<KubeObject>(cluster.admin, "EdgeDeployment", VERSIONS_NS, "versions");
-    await cluster.admin.replace({ ...edgeDeployment(VERSIONS_NS, "versions", v3, 3), metadata: live2?.metadata });
+    await replaceVersions(v3, 3);
     await waitFor(
       "ready for version 3",
       async () => {
