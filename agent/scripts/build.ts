@@ -29,7 +29,9 @@ const result = await build({
     js: 'import { createRequire as __edgek8sRequire } from "node:module"; const require = __edgek8sRequire(import.meta.url);',
   },
   // Optional native speed-ups of `ws`, loaded in try/catch; the pure-JavaScript paths are used.
-  external: ["bufferutil", "utf-8-validate"],
+  // `@pulumi/pulumi` (the Automation API) serves `edgek8s rollout`, a CI command run from the project
+  // checkout where the Pulumi program's packages are installed; the operator image does not carry it.
+  external: ["bufferutil", "utf-8-validate", "@pulumi/pulumi", "@pulumi/pulumi/*"],
   metafile: true,
   logLevel: "warning",
 });

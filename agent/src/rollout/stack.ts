@@ -103,7 +103,11 @@ export interface SelectedStack {
 
 /** Selects the stack in `projectDir` with the Pulumi CLI found on PATH, as `pulumi` itself would. */
 export async function selectStack(stackName: string, projectDir: string): Promise<SelectedStack> {
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
+  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js").catch((error: unknown) => {
+    throw new StackError(
+      `edgek8s rollout reads the stack through the Pulumi Automation API: run it from the project checkout, where @pulumi/pulumi is installed (${firstLine(error)})`,
+    );
+  });
   let stack;
   try {
     stack = await LocalWorkspace.selectStack({ stackName, workDir: projectDir });
