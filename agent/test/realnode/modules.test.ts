@@ -59,7 +59,35 @@ describe("modules on a real node, the agent as a Pod", { timeout: 900_000 }, () 
     cluster.admin.close();
   });
 
-  it("runs the agent from the chart on the node, with the chart's security settings", () => {
+  it("runs the agent from the chart on the node, with the chart's security settings", async () => {
+    type AgentPods = {
+      items: {
+        spec: { nodeName: string; containers: { image: string; securityContext: Record<string, unknown> }[] };
+        status: { containerStatuses?: { ready: boolean }[] };
+      }[];
+    };
+    const agentPods = (): AgentPods =>
+      JSON.parse(
+        kubectl(
+          cluster,
+          "get",
+          "pods",
+          "-n",
+          AGENT_NAMESPACE,
+          "-l",
+          "app.kubernetes.io/name=edgek8s-agent",
+          "-o",
+          "json",
+        ),
+      ) as AgentPods;
+    // helm --wait returns once the Deployment is available, which the chart's maxUnavailable: 100%
+    // (a rollout never waits for a standby) makes true before the pod is ready: wait for readiness.
+    await waitFor(
+      "the agent pod ready (leader, working)",
+      () => Promise.resolve(agentPods().items[0]?.status.containerStatuses?.[0]?.ready === true),
+      60_000,
+      () => JSON.stringify(agentPods().items[0]?.status ?? {}),
+    );
     const pod = JSON.parse(
       kubectl(
         cluster,
