@@ -3,6 +3,7 @@ import type { Plan } from "./plan.ts";
 import { KubeError } from "../kube/client.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import type { ManifestIssue } from "../manifest/issues.ts";
+import { mapLimit } from "../runtime/mapLimit.ts";
 import { LABEL } from "../translate/labels.ts";
 import type { Translation } from "../translate/translate.ts";
 
@@ -40,31 +41,25 @@ export async function preflight(
   fieldManager: string,
   concurrency: number,
 ): Promise<Refusal[]> {
-  const refusals = Array.from<Refusal | undefined>({ length: objects.length });
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < objects.length && failure === undefined) {
-      const index = next++;
-      const object = objects[index]!;
+  let refusals: (Refusal | undefined)[];
+  try {
+    refusals = await mapLimit(objects, concurrency, async (object) => {
       try {
         await client.dryRunApply(object, fieldManager);
+        return undefined;
       } catch (error) {
-        if (!isRefusal(error)) {
-          failure ??= error;
-          return;
-        }
-        refusals[index] = {
+        if (!isRefusal(error)) throw error;
+        return {
           object: `${object.kind ?? ""}/${object.metadata?.name ?? ""}`,
           module: object.metadata?.labels?.[LABEL.module],
           message: serverMessage(error),
         };
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, worker));
-  if (failure instanceof Error) throw failure;
-  if (failure !== undefined) throw new Error("the dry run failed", { cause: failure });
+    });
+  } catch (failure) {
+    if (failure instanceof Error) throw failure;
+    throw new Error("the dry run failed", { cause: failure });
+  }
   return refusals.filter((r): r is Refusal => r !== undefined);
 }
 

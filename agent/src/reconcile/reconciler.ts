@@ -14,6 +14,7 @@ import type { ManifestIssue, ManifestWarning } from "../manifest/issues.ts";
 import { parseDesired } from "../manifest/parse.ts";
 import { k8sName } from "../naming/k8sName.ts";
 import type { Logger } from "../runtime/log.ts";
+import { mapLimit } from "../runtime/mapLimit.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import { type Outcome, edgeDeploymentStatus } from "../status/deploymentStatus.ts";
 import { isStartingUp } from "../status/moduleStatus.ts";
@@ -33,20 +34,6 @@ function byConsecutiveKind(objects: readonly KubeObject[]): KubeObject[][] {
     else batches.push([object]);
   }
   return batches;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export interface ReconcileResult {

@@ -17,6 +17,7 @@ import { Informer } from "../kube/informer.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { RESOURCES } from "../kube/resources.ts";
 import type { Logger } from "../runtime/log.ts";
+import { mapLimit } from "../runtime/mapLimit.ts";
 
 /** The field manager of everything the release engine writes. */
 export const RELEASE_ENGINE_MANAGER = "edgek8s-release-engine";
@@ -33,15 +34,6 @@ export interface ReleaseEngineOptions {
   readonly resyncMs?: number;
   /** EdgeDeployments written at once. */
   readonly writeConcurrency?: number;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /**
@@ -151,7 +143,7 @@ export class ReleaseEngine {
     for (const [id, outcome] of plan.releases)
       for (const deviceId of outcome.applied) byDevice.set(deviceId, [...(byDevice.get(deviceId) ?? []), id]);
     const undelivered = new Set<string>();
-    await eachLimit(plan.updates, this.options.writeConcurrency ?? 8, async (update) => {
+    await mapLimit(plan.updates, this.options.writeConcurrency ?? 8, async (update) => {
       try {
         await this.writeDevice(update, byDevice.get(update.deviceId) ?? []);
       } catch (error) {

@@ -1,5 +1,6 @@
 import type { Configuration, Registry } from "azure-iothub";
 import { statusOf } from "../hub/retry.ts";
+import { mapLimit } from "../runtime/mapLimit.ts";
 import type { RingTally } from "./classify.ts";
 import { HubCalls, type RetryPolicy } from "./hubCalls.ts";
 import {
@@ -42,19 +43,6 @@ export interface HubStoreOptions {
 }
 
 const EXPECTED_TTL_MS = 5 * 60_000;
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 function recordOf(c: Configuration): ReleaseRecord {
   const labels = c.labels ?? {};
