@@ -4,7 +4,7 @@ import type { EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import type { EdgeReleaseStatus } from "../crd/edgeRelease.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
 import type { KubeObject } from "../kube/objects.ts";
-import { RESOURCES, type ResourceType } from "../kube/resources.ts";
+import { RESOURCES } from "../kube/resources.ts";
 import type { DeviceReport } from "./classify.ts";
 import { type Lease, ROLLOUT_LABEL, labelsWithStatus } from "./labels.ts";
 import type { ReleaseRecord } from "./releases.ts";
@@ -20,12 +20,6 @@ import { LostRace, type ObserveRequest, type ReleaseStore, type RolloutWrite, St
  * object's generation (the release engine re-evaluates on spec changes only).
  */
 export const ROLLOUT_MANAGER = "edgek8s-rollout";
-const EDGE_RELEASE: ResourceType = {
-  apiVersion: "edgek8s.io/v1",
-  kind: "EdgeRelease",
-  plural: "edgereleases",
-  namespaced: false,
-};
 /** The namespace annotation with the device's tags (JSON), written by Pulumi. */
 const TAGS_ANNOTATION = "edgek8s.io/tags";
 const ANNOTATION = {
@@ -110,14 +104,14 @@ export class LocalStore implements ReleaseStore {
 
   async list(): Promise<ReleaseRecord[]> {
     this.calls++;
-    const { items } = await this.client.list<ReleaseObject>(EDGE_RELEASE);
+    const { items } = await this.client.list<ReleaseObject>(RESOURCES.EdgeRelease);
     for (const item of items) this.objects.set(item.metadata?.name ?? "", item);
     return items.map(recordOf);
   }
 
   async read(id: string): Promise<ReleaseRecord | undefined> {
     this.calls++;
-    const object = await this.client.get<ReleaseObject>(EDGE_RELEASE, undefined, id);
+    const object = await this.client.get<ReleaseObject>(RESOURCES.EdgeRelease, undefined, id);
     if (!object) return undefined;
     this.objects.set(id, object);
     return recordOf(object);
@@ -133,8 +127,8 @@ export class LocalStore implements ReleaseStore {
     const annotations = object.metadata?.annotations ?? {};
     const targetMoves = change.targetCondition !== undefined && change.targetCondition !== record.targetCondition;
     const applied: KubeObject = {
-      apiVersion: EDGE_RELEASE.apiVersion,
-      kind: EDGE_RELEASE.kind,
+      apiVersion: RESOURCES.EdgeRelease.apiVersion,
+      kind: RESOURCES.EdgeRelease.kind,
       metadata: {
         name: record.id,
         resourceVersion: record.version,
@@ -151,7 +145,7 @@ export class LocalStore implements ReleaseStore {
     };
     this.calls++;
     try {
-      const written = await this.client.apply<ReleaseObject>(applied, ROLLOUT_MANAGER, undefined, EDGE_RELEASE);
+      const written = await this.client.apply<ReleaseObject>(applied, ROLLOUT_MANAGER, undefined, RESOURCES.EdgeRelease);
       this.objects.set(record.id, written);
       return recordOf(written);
     } catch (error) {
@@ -162,7 +156,7 @@ export class LocalStore implements ReleaseStore {
 
   async remove(id: string): Promise<void> {
     this.calls++;
-    await this.client.delete(EDGE_RELEASE, undefined, id);
+    await this.client.delete(RESOURCES.EdgeRelease, undefined, id);
   }
 
   private async devices(): Promise<Device[]> {
@@ -194,7 +188,7 @@ export class LocalStore implements ReleaseStore {
 
   async observe(request: ObserveRequest): Promise<Observation> {
     const ring = await this.selected(request.condition);
-    const releases = await this.client.list<ReleaseObject>(EDGE_RELEASE);
+    const releases = await this.client.list<ReleaseObject>(RESOURCES.EdgeRelease);
     this.calls++;
     const byName = new Map(releases.items.map((r) => [r.metadata?.name ?? "", r]));
     const candidateApplied = appliedDevices(byName.get(request.candidate));
