@@ -52,7 +52,7 @@ export interface EnginePlan {
 }
 
 /** The twin the hub evaluates target conditions against, as far as a local stack has one. */
-export function deviceTwin(device: Device): JsonValue {
+export function deviceTwin(device: Pick<Device, "deviceId" | "tags">): JsonValue {
   return { deviceId: device.deviceId, tags: device.tags, capabilities: { iotEdge: true } };
 }
 

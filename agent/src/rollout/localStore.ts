@@ -1,5 +1,7 @@
 import { parseCondition, targetConditionProblem } from "../releases/condition.ts";
-import { type JsonValue, isJsonObject, matches } from "../releases/evaluate.ts";
+import { deviceTwin } from "../releases/engine.ts";
+import { type JsonValue, matches } from "../releases/evaluate.ts";
+import { tagsFromNamespace } from "../releases/observed.ts";
 import type { EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import type { EdgeReleaseStatus } from "../crd/edgeRelease.ts";
 import { type KubeClient, KubeError } from "../kube/client.ts";
@@ -20,8 +22,6 @@ import { LostRace, type ObserveRequest, type ReleaseStore, type RolloutWrite, St
  * object's generation (the release engine re-evaluates on spec changes only).
  */
 export const ROLLOUT_MANAGER = "edgek8s-rollout";
-/** The namespace annotation with the device's tags (JSON), written by Pulumi. */
-const TAGS_ANNOTATION = "edgek8s.io/tags";
 const ANNOTATION = {
   holder: "edgek8s.io/rollout-driver",
   renewed: "edgek8s.io/rollout-renewed",
@@ -145,7 +145,12 @@ export class LocalStore implements ReleaseStore {
     };
     this.calls++;
     try {
-      const written = await this.client.apply<ReleaseObject>(applied, ROLLOUT_MANAGER, undefined, RESOURCES.EdgeRelease);
+      const written = await this.client.apply<ReleaseObject>(
+        applied,
+        ROLLOUT_MANAGER,
+        undefined,
+        RESOURCES.EdgeRelease,
+      );
       this.objects.set(record.id, written);
       return recordOf(written);
     } catch (error) {
@@ -165,16 +170,15 @@ export class LocalStore implements ReleaseStore {
       this.client.list<DeploymentObject>(RESOURCES.EdgeDeployment),
       this.client.list(RESOURCES.Namespace),
     ]);
-    const tags = new Map(
-      namespaces.items.map((n) => [n.metadata?.name ?? "", n.metadata?.annotations?.[TAGS_ANNOTATION]]),
-    );
+    const byName = new Map(namespaces.items.map((n) => [n.metadata?.name ?? "", n]));
     const devices: Device[] = [];
     for (const object of deployments.items) {
       const deviceId = object.spec?.deviceId;
       if (typeof deviceId !== "string" || object.metadata?.deletionTimestamp !== undefined) continue;
-      const deviceTags = parseTags(tags.get(object.metadata?.namespace ?? ""));
-      // The twin IoT Hub evaluates target conditions against, as far as a local stack has one.
-      devices.push({ deviceId, twin: { deviceId, tags: deviceTags, capabilities: { iotEdge: true } }, object });
+      // Tags that cannot be read count as none here (the release engine leaves such a device alone).
+      const read = tagsFromNamespace(byName.get(object.metadata?.namespace ?? ""));
+      const tags = "tags" in read ? read.tags : {};
+      devices.push({ deviceId, twin: deviceTwin({ deviceId, tags }), object });
     }
     return devices;
   }
@@ -220,15 +224,5 @@ export class LocalStore implements ReleaseStore {
 
   close(): void {
     this.client.close();
-  }
-}
-
-function parseTags(text: string | undefined): Readonly<Record<string, JsonValue>> {
-  if (text === undefined) return {};
-  try {
-    const value = JSON.parse(text) as JsonValue;
-    return isJsonObject(value) ? value : {};
-  } catch {
-    return {};
   }
 }
