@@ -145,12 +145,7 @@ export class LocalStore implements ReleaseStore {
     };
     this.calls++;
     try {
-      const written = await this.client.apply<ReleaseObject>(
-        applied,
-        ROLLOUT_MANAGER,
-        undefined,
-        RESOURCES.EdgeRelease,
-      );
+      const written = await this.client.apply<ReleaseObject>(applied, ROLLOUT_MANAGER);
       this.objects.set(record.id, written);
       return recordOf(written);
     } catch (error) {
