@@ -193,6 +193,7 @@ describe("edgek8s usage errors: exit 2, one line, no stack trace", () => {
       /--release-eval-interval must be a duration such as 0, 30s, 5m or 1h, got "5 min"/,
     ],
     ["eval interval alone", ["agent", "-A", "--release-eval-interval", "5m"], /needs --release-engine/],
+    ["zero --workers", ["agent", "-A", "--workers", "0"], /--workers must be a positive whole number, got "0"/],
   ];
   for (const [name, args, message] of cases) {
     it(name, () => {

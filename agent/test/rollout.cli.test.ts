@@ -64,6 +64,10 @@ describe("edgek8s rollout: the command", () => {
       [["factory", "--stack", "local", "--until", "nope"], /--until nope: no such ring \(rings: canary, all\)/],
       [["factory", "--stack", "local", "--abort", "--until", "all"], /--until cannot be used with --abort/],
       [["factory", "--stack", "local", "--twin-read-limit", "0"], /--twin-read-limit/],
+      [
+        ["factory", "--stack", "local", "--twin-read-limit", "1.5"],
+        /--twin-read-limit must be a positive whole number, got "1\.5"/,
+      ],
       [["factory", "--stack", "local", "--bogus"], /bogus/],
       [["vision", "--stack", "local"], /track "vision" is not in edgek8s:tracks of stack local \(tracks: factory\)/],
     ];

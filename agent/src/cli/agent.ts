@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { translationDefaultsFrom, translationFlagHelp, translationFlagOptions } from "./translationFlags.ts";
-import { UsageError, parseCommandArgs } from "./usage.ts";
+import { UsageError, parseCommandArgs, positiveInt } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { KubeClient } from "../kube/client.ts";
 import { type ClusterConfig, loadClusterConfig } from "../kube/config.ts";
@@ -56,14 +56,6 @@ With --leader-elect, a replica that loses the lease or the API server stands by 
 leader, still running) and competes again; only the lease holder writes.
 
 Logs are JSON lines on stderr. Exit codes: 0 after a clean shutdown, 1 on a fatal error, 2 usage error.`;
-
-function positiveInt(value: string | boolean | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--${flag} must be a positive whole number, got "${String(value)}"`);
-  return n;
-}
 
 function listen(value: string | boolean | undefined): { host: string; port: number } {
   const text = typeof value === "string" ? value : "0.0.0.0:8080";
@@ -131,25 +123,24 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   if (!["debug", "info", "warn", "error"].includes(level))
     throw new UsageError(`--log-level must be debug, info, warn or error, got "${level}"`);
   const ops = listen(values.listen);
-  const workers = positiveInt(values.workers, "workers", 4);
-  const resyncMs = positiveInt(values.resync, "resync", 300) * 1000;
-  const leaseDuration = positiveInt(values["lease-duration"], "lease-duration", 15);
-  const renewDeadline =
-    values["renew-deadline"] === undefined ? undefined : positiveInt(values["renew-deadline"], "renew-deadline", 10);
+  const workers = positiveInt(values.workers, "workers") ?? 4;
+  const resyncMs = (positiveInt(values.resync, "resync") ?? 300) * 1000;
+  const leaseDuration = positiveInt(values["lease-duration"], "lease-duration") ?? 15;
+  const renewDeadline = positiveInt(values["renew-deadline"], "renew-deadline");
   let timings: ReturnType<typeof electionTimings>;
   try {
     timings = electionTimings(leaseDuration, renewDeadline);
   } catch (error) {
     throw new UsageError(`--renew-deadline: ${(error as Error).message}`);
   }
-  const shutdownMs = positiveInt(values["shutdown-timeout"], "shutdown-timeout", 20) * 1000;
+  const shutdownMs = (positiveInt(values["shutdown-timeout"], "shutdown-timeout") ?? 20) * 1000;
   const defaults = translationDefaultsFrom(values);
   const transportFlag = values["hub-transport"] ?? "mqtt";
   if (transportFlag !== "mqtt" && transportFlag !== "mqtt-ws")
     throw new UsageError(`--hub-transport must be mqtt or mqtt-ws, got "${transportFlag}"`);
   const transport: Transport = transportFlag;
-  const heartbeatMs = positiveInt(values.heartbeat, "heartbeat", 300) * 1000;
-  const twinRefreshMs = positiveInt(values["twin-refresh"], "twin-refresh", 3600) * 1000;
+  const heartbeatMs = (positiveInt(values.heartbeat, "heartbeat") ?? 300) * 1000;
+  const twinRefreshMs = (positiveInt(values["twin-refresh"], "twin-refresh") ?? 3600) * 1000;
   const releaseEngine = values["release-engine"] === true;
   if (releaseEngine && !values["all-namespaces"])
     throw new UsageError("--release-engine needs --all-namespaces: releases target devices across the cluster");

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { UsageError, parseCommandArgs, requireOne, requireString } from "./usage.ts";
+import { UsageError, parseCommandArgs, positiveInt, requireOne, requireString } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { type Clock, Stop, driveRollout } from "../rollout/driver.ts";
 import { classifyDevice, tally } from "../rollout/classify.ts";
@@ -63,13 +63,6 @@ const defaultDeps: RolloutDeps = {
 };
 
 const MODES = ["start", "resume", "abort", "retry", "undo", "status", "dry-run"] as const;
-
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1)
-    throw new UsageError(`--${flag} must be a positive whole number, got "${value}"`);
-  return Number(value);
-}
 
 /** A name for this driver in the lease label: the CI run and job when there is one. */
 function holderName(env: NodeJS.ProcessEnv): string {

@@ -56,3 +56,11 @@ export function oneOf<T extends string>(
   }
   return value as T;
 }
+
+/** A flag holding a whole number of at least 1; undefined when the flag is absent. */
+export function positiveInt(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`--${flag} must be a positive whole number, got "${String(value)}"`);
+  return Number(value);
+}
