@@ -214,6 +214,8 @@ describe("release engine: one debounced work item", () => {
       [0, 90_000, 30_000, 300_000, 3_600_000],
     );
     assert.equal(durationMs(undefined, "x"), 0);
+    // The rollout plan's durations, read by the same parser.
+    assert.equal(durationMs("1h30m", "x"), 5_400_000);
     assert.throws(() => durationMs("-1", "x"), /--x must be a duration/);
   });
 });

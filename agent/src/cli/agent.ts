@@ -9,6 +9,7 @@ import { type ClusterConfig, loadClusterConfig } from "../kube/config.ts";
 import type { Transport } from "../hub/connector.ts";
 import { Controller } from "../reconcile/controller.ts";
 import { ReleaseEngine } from "../releases/releaseEngine.ts";
+import { parseDuration } from "../rollout/plan.ts";
 import { LeaderElector, electionTimings } from "../runtime/leader.ts";
 import { type Level, jsonLogger } from "../runtime/log.ts";
 import { Metrics } from "../runtime/metrics.ts";
@@ -65,13 +66,13 @@ function listen(value: string | boolean | undefined): { host: string; port: numb
   return { host: match[1] || "0.0.0.0", port };
 }
 
-/** `0`, `90` (seconds), `30s`, `5m` or `1h`, in milliseconds; 0 when absent. */
+/** `0`, `90` (seconds), or a duration of the rollout plan (`30s`, `5m`, `1h30m`), in milliseconds; 0 when absent. */
 export function durationMs(value: string | boolean | undefined, flag: string): number {
   if (value === undefined) return 0;
-  const match = typeof value === "string" ? /^(\d+)(s|m|h)?$/.exec(value) : null;
-  if (!match) throw new UsageError(`--${flag} must be a duration such as 0, 30s, 5m or 1h, got "${String(value)}"`);
-  const unit = { s: 1, m: 60, h: 3600 }[match[2] ?? "s"] ?? 1;
-  return Number(match[1]) * unit * 1000;
+  const ms = typeof value !== "string" ? undefined : /^\d+$/.test(value) ? Number(value) * 1000 : parseDuration(value);
+  if (ms === undefined)
+    throw new UsageError(`--${flag} must be a duration such as 0, 30s, 5m or 1h, got "${String(value)}"`);
+  return ms;
 }
 
 function loadConfig(path: string | undefined): ClusterConfig {
