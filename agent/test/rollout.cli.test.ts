@@ -132,6 +132,19 @@ describe("edgek8s rollout: the command", () => {
     assert.equal(h.store.writes.length, 0);
   });
 
+  it("--status of a rollout in flight prints its ring's numbers, judged as the driver judges them", async () => {
+    const h = harness();
+    assert.equal(await h.runWith("factory", "--stack", "local", "--until", "canary"), EXIT.done);
+    const writes = h.store.writes.length;
+    h.lines.length = 0;
+    assert.equal(await h.runWith("factory", "--stack", "local", "--status"), EXIT.done);
+    const text = h.lines.join("\n");
+    assert.match(text, /candidate: ek8s-factory-bbbbbbbbbbbb Paused at ring canary \(Until\)/);
+    assert.match(text, /ring\s+expected\s+applied\s+succeeded\s+failed\s+unreachable\s+pending/);
+    assert.match(text, /canary\s+1\s+1\s+1\s+0\s+0\s+0/);
+    assert.equal(h.store.writes.length, writes, "and writes nothing");
+  });
+
   it("never prints the hub's connection string, even inside an error", async () => {
     const h = harness({
       env: { EDGEK8S_HUB_CONNECTION_STRING: SECRET },

@@ -4,13 +4,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError, parseCommandArgs, positiveInt, requireOne, requireString } from "./usage.ts";
 import type { Io } from "./validate.ts";
 import { type Clock, Stop, driveRollout } from "../rollout/driver.ts";
-import { classifyDevice, tally } from "../rollout/classify.ts";
 import { LabelError, ROLLOUT_LABEL, reasonCode } from "../rollout/labels.ts";
 import { type RolloutEvent, humanLines, markdownSummary, ringTable } from "../rollout/output.ts";
 import { ringConditions } from "../rollout/plan.ts";
-import { type ReleaseRecord, type TrackReleases, stateOf, trackReleases } from "../rollout/releases.ts";
+import { type ReleaseRecord, type TrackReleases, isActive, stateOf, trackReleases } from "../rollout/releases.ts";
 import { type SelectedStack, StackError, type StackFacts, selectStack } from "../rollout/stack.ts";
-import { EXIT, type Command } from "../rollout/stateMachine.ts";
+import { EXIT, type Command, ringTally } from "../rollout/stateMachine.ts";
 import { type ReleaseStore, StoreError } from "../rollout/store.ts";
 import { openStore } from "../rollout/openStore.ts";
 
@@ -189,7 +188,7 @@ async function rollout(args: readonly string[], io: Io, deps: RolloutDeps): Prom
     const trackTarget = releases.stable?.targetCondition ?? trackConfig.target;
     const conditions = ringConditions(trackTarget, facts.plan.rings);
     if (mode === "dry-run") return await dryRun(store, facts, conditions, emit, deps);
-    if (mode === "status") return await status(releases, facts, emit, deps.clock.now(), track, store);
+    if (mode === "status") return await status(releases, facts, conditions, emit, deps.clock.now(), track, store);
     const problems = await store.preflight(conditions);
     if (problems.length > 0) return fail(EXIT.preflight, `preflight: ${problems.join("; ")}`);
     const command: Command | "undo" =
@@ -267,6 +266,7 @@ function describe(release: ReleaseRecord | undefined, what: string): string {
 async function status(
   releases: TrackReleases,
   facts: StackFacts,
+  conditions: readonly string[],
   emit: (e: RolloutEvent) => void,
   now: Date,
   track: string,
@@ -277,31 +277,23 @@ async function status(
   emit({ type: "info", time, message: describe(releases.stable, "stable") });
   emit({ type: "info", time, message: describe(releases.candidate, "candidate") });
   const { candidate, stable } = releases;
-  const state = candidate ? stateOf(candidate) : undefined;
-  if (!candidate || !stable || !["Applying", "Verifying", "Baking", "Paused", "Aborting"].includes(state ?? "")) {
-    return EXIT.done;
-  }
+  if (!candidate || !stable || !isActive(stateOf(candidate))) return EXIT.done;
   const ringName = candidate.labels[ROLLOUT_LABEL.ring] ?? facts.plan.rings[0]!.name;
   const ring = Math.max(
     0,
     facts.plan.rings.findIndex((r) => r.name === ringName),
   );
-  const judged = state === "Aborting" ? stable.id : candidate.id;
+  const judged = stateOf(candidate) === "Aborting" ? stable.id : candidate.id;
   const obs = await store.observe({
     now,
-    condition: ringConditions(stable.targetCondition, facts.plan.rings)[ring]!,
+    condition: conditions[ring]!,
     trackCondition: stable.targetCondition,
     judged,
     candidate: candidate.id,
     reports: true,
     gates: facts.plan.gates,
   });
-  const t =
-    obs.tally ??
-    tally(
-      obs.expected,
-      obs.reports.map((r) => classifyDevice(r, judged, facts.plan.gates, now)),
-    );
+  const t = ringTally(obs, judged, facts.plan.gates);
   for (const line of ringTable([{ ring: ringName, applied: obs.applied, tally: t }]))
     emit({ type: "info", time, message: line });
   return EXIT.done;

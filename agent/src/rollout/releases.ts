@@ -32,6 +32,11 @@ export function stateOf(record: ReleaseRecord): ReleaseState {
   return releaseState(record.labels, record.targetCondition);
 }
 
+/** A rollout in flight: started and neither finished nor given up (a paused one included). */
+export function isActive(state: ReleaseState): boolean {
+  return ACTIVE.includes(state);
+}
+
 /**
  * Sorts a track's releases into stable, candidate and previous. Releases of another track, or whose
  * stack label names another stack, are not this rollout's (ROLLOUT.md §B5: labels prove ownership).
@@ -47,7 +52,7 @@ export function trackReleases(records: readonly ReleaseRecord[], track: string, 
   const stable = stables[0] ?? mine.find((r) => stateOf(r) === "Superseded");
   const above = mine.filter((r) => stable === undefined || r.priority > stable.priority);
   const open = above.filter((r) => !["Stable", "Superseded"].includes(stateOf(r)));
-  const candidate = open.find((r) => ACTIVE.includes(stateOf(r))) ?? open[0];
+  const candidate = open.find((r) => isActive(stateOf(r))) ?? open[0];
   const previous = stable && mine.find((r) => r.priority < stable.priority && stateOf(r) === "Superseded");
   return { stable, candidate, previous, staleStable: stables.slice(1) };
 }

@@ -104,8 +104,15 @@ const exitFor: Partial<Record<RolloutState, ExitCode>> = {
   Halted: EXIT.halted,
 };
 
-function judge(obs: Observation, release: string, gates: Gates) {
-  return obs.reports.map((r) => classifyDevice(r, release, gates, obs.now));
+/** The ring's numbers: as the store counted them (IoT Hub queries), else each report classified against `judged`. */
+export function ringTally(obs: Observation, judged: string, gates: Gates): RingTally {
+  return (
+    obs.tally ??
+    tally(
+      obs.expected,
+      obs.reports.map((r) => classifyDevice(r, judged, gates, obs.now)),
+    )
+  );
 }
 
 function elapsedMs(status: RolloutStatus, now: Date): number {
@@ -183,7 +190,7 @@ export function step(ctx: RolloutContext, current: RolloutStatus, obs: Observati
     }
     case "Verifying":
     case "Baking": {
-      const t = obs.tally ?? tally(obs.expected, judge(obs, ctx.candidate, plan.gates));
+      const t = ringTally(obs, ctx.candidate, plan.gates);
       const ring = plan.rings[current.ring]!;
       const maxFailures = ring.maxFailures ?? (current.ring === 0 ? 0 : undefined);
       const v = verdict(t, plan.gates, maxFailures);
@@ -234,7 +241,7 @@ export function step(ctx: RolloutContext, current: RolloutStatus, obs: Observati
       return { ...startRing(current.ring + 1), tally: t };
     }
     case "Aborting": {
-      const t = obs.tally ?? tally(obs.expected, judge(obs, ctx.stable, plan.gates));
+      const t = ringTally(obs, ctx.stable, plan.gates);
       const reachable = t.expected - t.unreachable;
       if (t.succeeded >= reachable) {
         return to("RolledBack", current.ring, {
