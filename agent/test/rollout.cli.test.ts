@@ -28,7 +28,9 @@ const config = {
   }),
 };
 
-function harness(over: { openStore?: RolloutDeps["openStore"]; env?: NodeJS.ProcessEnv } = {}) {
+function harness(
+  over: { openStore?: RolloutDeps["openStore"]; env?: NodeJS.ProcessEnv; up?: () => Promise<void> } = {},
+) {
   let t = Date.parse("2026-11-30T10:00:00Z");
   const clock = {
     now: () => new Date(t),
@@ -45,7 +47,10 @@ function harness(over: { openStore?: RolloutDeps["openStore"]; env?: NodeJS.Proc
   const errors: string[] = [];
   const deps: RolloutDeps = {
     selectStack: () =>
-      Promise.resolve({ facts: stackFacts("edgek8s", "local", config, "/project"), up: () => Promise.resolve() }),
+      Promise.resolve({
+        facts: stackFacts("edgek8s", "local", config, "/project"),
+        up: over.up ?? (() => Promise.resolve()),
+      }),
     openStore: over.openStore ?? (() => Promise.resolve(store)),
     clock,
     env: over.env ?? {},
@@ -143,6 +148,17 @@ describe("edgek8s rollout: the command", () => {
     assert.match(text, /ring\s+expected\s+applied\s+succeeded\s+failed\s+unreachable\s+pending/);
     assert.match(text, /canary\s+1\s+1\s+1\s+0\s+0\s+0/);
     assert.equal(h.store.writes.length, writes, "and writes nothing");
+  });
+
+  it("--start: a failed pulumi up exits 6 with Pulumi's error line, not the CommandError's exit code", async () => {
+    // The shape of the Automation API's CommandError message (@pulumi/pulumi automation/cmd.ts CommandResult).
+    const failure = new Error(
+      "code: 255\n stdout: Updating (local)\n\n stderr: error: the stack is locked by another update\n err?: \n",
+    );
+    const h = harness({ up: () => Promise.reject(failure) });
+    assert.equal(await h.runWith("factory", "--stack", "local", "--start"), EXIT.preflight);
+    assert.match(h.lines.join("\n"), /pulumi up failed: error: the stack is locked by another update$/m);
+    assert.equal(h.store.writes.length, 0);
   });
 
   it("never prints the hub's connection string, even inside an error", async () => {

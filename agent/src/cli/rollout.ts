@@ -8,7 +8,7 @@ import { LabelError, ROLLOUT_LABEL, reasonCode } from "../rollout/labels.ts";
 import { type RolloutEvent, humanLines, markdownSummary, ringTable } from "../rollout/output.ts";
 import { ringConditions } from "../rollout/plan.ts";
 import { type ReleaseRecord, type TrackReleases, isActive, stateOf, trackReleases } from "../rollout/releases.ts";
-import { type SelectedStack, StackError, type StackFacts, selectStack } from "../rollout/stack.ts";
+import { type SelectedStack, StackError, type StackFacts, firstLine, selectStack } from "../rollout/stack.ts";
 import { EXIT, type Command, ringTally } from "../rollout/stateMachine.ts";
 import { type ReleaseStore, StoreError } from "../rollout/store.ts";
 import { openStore } from "../rollout/openStore.ts";
@@ -165,7 +165,7 @@ async function rollout(args: readonly string[], io: Io, deps: RolloutDeps): Prom
         else io.err(redact(line));
       });
     } catch (error) {
-      return fail(EXIT.preflight, `pulumi up failed: ${(error as Error).message.split("\n")[0] ?? ""}`);
+      return fail(EXIT.preflight, `pulumi up failed: ${firstLine(error)}`);
     }
   }
 

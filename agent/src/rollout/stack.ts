@@ -130,8 +130,10 @@ export async function selectStack(stackName: string, projectDir: string): Promis
   };
 }
 
-function firstLine(error: unknown): string {
+/** The line of a Pulumi error worth printing: its `error:` line (a CommandError starts with "code: 255"), else its first. */
+export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  const lines = text.split("\n").map((l) => l.trim());
+  // A CommandError's stderr starts on its " stderr: " line.
+  const lines = text.split("\n").map((l) => l.trim().replace(/^(?:stdout|stderr): /, ""));
   return lines.find((l) => /^error:/i.test(l)) ?? lines.find((l) => l !== "") ?? text;
 }
