@@ -1,3 +1,4 @@
+import { canonicalJson } from "../releases/naming.ts";
 import { type Labels, type Lease, type ReleaseState, STATIC_LABEL, releaseState } from "./labels.ts";
 
 /**
@@ -59,10 +60,9 @@ export function trackReleases(records: readonly ReleaseRecord[], track: string, 
 
 /** Whether two reads of a release agree on everything a driver writes: target, labels, lease. */
 export function sameRolloutFields(a: ReleaseRecord, b: ReleaseRecord): boolean {
-  const labels = (r: ReleaseRecord) => JSON.stringify(Object.entries(r.labels).sort(([x], [y]) => x.localeCompare(y)));
   return (
     a.targetCondition === b.targetCondition &&
-    labels(a) === labels(b) &&
+    canonicalJson(a.labels) === canonicalJson(b.labels) &&
     a.lease?.holder === b.lease?.holder &&
     a.lease?.renewed === b.lease?.renewed
   );
