@@ -122,13 +122,19 @@ export async function getObject<T = KubeObject>(
   return (await client.get(RESOURCES[kind], namespace, name)) as T | undefined;
 }
 
-/** Waits until the controller has nothing to do and no write has happened for `quietMs`. */
-export async function settle(controller: Controller, plane: ControlPlane, quietMs = 400): Promise<void> {
+/** Anything with work queued in the background: a controller, a release engine. */
+export interface Worker {
+  idle(): Promise<void>;
+}
+
+/** Waits until every worker has nothing to do and no write has happened for `quietMs`. */
+export async function settle(workers: Worker | readonly Worker[], plane: ControlPlane, quietMs = 400): Promise<void> {
+  const all: readonly Worker[] = Array.isArray(workers) ? workers : [workers as Worker];
   let last = -1;
   await waitFor(
     "agent settled",
     async () => {
-      await controller.idle();
+      for (const worker of all) await worker.idle();
       const count = plane.writes().length;
       const quiet = count === last;
       last = count;
