@@ -4,6 +4,7 @@ import { parseAllDocuments } from "yaml";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import {
   type ControlPlane,
+  SIMULATE_ANNOTATION,
   startControlPlane,
   type ControlPlaneOptions,
 } from "../../../scripts/cluster/controlPlane.ts";
@@ -185,4 +186,25 @@ export async function editDeploymentTemplate(
     },
     manager,
   );
+}
+
+/**
+ * Chaos on a full plane: gives a module's running pod the simulate annotation, which kwok answers by
+ * crashing its container (scripts/cluster/kwok-stages.yaml). Returns the pod's name.
+ */
+export async function crashModulePod(client: KubeClient, namespace: string, module: string): Promise<string> {
+  const pods = await client.list(RESOURCES.Pod, { namespace });
+  const pod = pods.items.find(
+    (p) =>
+      p.metadata?.labels?.["edgek8s.io/module"] === module &&
+      p.metadata.deletionTimestamp === undefined &&
+      (p as { status?: { podIP?: string } }).status?.podIP !== undefined,
+  );
+  const name = pod?.metadata?.name;
+  if (name === undefined) throw new Error(`no running pod of module ${module} in ${namespace}`);
+  await client.apply(
+    { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, annotations: { [SIMULATE_ANNOTATION]: "crash" } } },
+    "test-chaos",
+  );
+  return name;
 }
