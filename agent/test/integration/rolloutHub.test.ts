@@ -156,8 +156,14 @@ describe("edgek8s rollout on IoT Hub: the hub double's engine, the real SDKs, kw
     await bridge.start();
     bridges.set(id, bridge);
   }
+  /** Stops a device's bridge; one that has not stopped within 20 s fails the test (it would still be connected). */
   async function stopBridge(id: string): Promise<void> {
-    await Promise.race([bridges.get(id)?.stop(), sleep(20_000)]);
+    const stopped = bridges
+      .get(id)
+      ?.stop()
+      .then(() => "stopped" as const);
+    const outcome = await Promise.race([stopped, sleep(20_000, "still running" as const)]);
+    assert.notEqual(outcome, "still running", `the hub bridge of ${id} did not stop within 20 s`);
     bridges.delete(id);
   }
 
