@@ -64,9 +64,14 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
   it("reports a crashing container as backoff with its restart count and exit code, and Degraded", async () => {
     const crashing = manifest({ modules: { flaky: userModule("x/flaky:1", {}, { startupOrder: 1 }) } });
     await cluster.admin.create(edgeDeployment(FLAKY_NS, "flaky-device", crashing));
+    // edgeHub has no startupOrder (IoT Edge's default, the highest): it starts once flaky is
+    // available. Crash flaky only then, or edgeHub waits for it for ever and Degraded says
+    // StartupOrderBlocked instead — which of the two depended on how fast this test ran.
     await waitFor(
-      "flaky deployment",
-      async () => (await getObject(cluster.admin, "Deployment", FLAKY_NS, "flaky")) !== undefined,
+      "flaky and then edgehub deployed",
+      async () =>
+        (await getObject(cluster.admin, "Deployment", FLAKY_NS, "flaky")) !== undefined &&
+        (await getObject(cluster.admin, "Deployment", FLAKY_NS, "edgehub")) !== undefined,
       30_000,
     );
     // Mark the module's pods so kwok simulates a container that keeps failing (see kwok-stages.yaml).
