@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { V1Deployment } from "@kubernetes/client-node";
 import {
   type Cluster,
+  crashModulePod,
   createNamespace,
   editDeploymentTemplate,
   edgeDeployment,
@@ -63,9 +64,14 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
   it("reports a crashing container as backoff with its restart count and exit code, and Degraded", async () => {
     const crashing = manifest({ modules: { flaky: userModule("x/flaky:1", {}, { startupOrder: 1 }) } });
     await cluster.admin.create(edgeDeployment(FLAKY_NS, "flaky-device", crashing));
+    // edgeHub has no startupOrder (IoT Edge's default, the highest): it starts once flaky is
+    // available. Crash flaky only then, or edgeHub waits for it for ever and Degraded says
+    // StartupOrderBlocked instead — which of the two depended on how fast this test ran.
     await waitFor(
-      "flaky deployment",
-      async () => (await getObject(cluster.admin, "Deployment", FLAKY_NS, "flaky")) !== undefined,
+      "flaky and then edgehub deployed",
+      async () =>
+        (await getObject(cluster.admin, "Deployment", FLAKY_NS, "flaky")) !== undefined &&
+        (await getObject(cluster.admin, "Deployment", FLAKY_NS, "edgehub")) !== undefined,
       30_000,
     );
     // Mark the module's pods so kwok simulates a container that keeps failing (see kwok-stages.yaml).
@@ -190,27 +196,8 @@ describe("reconciler on a full control plane (controller-manager, scheduler, kwo
     const readinessOf = async () => (await status("versions", VERSIONS_NS))?.readiness;
     const before = await readinessOf();
     assert.equal(before?.ready, true);
-    const pods = await cluster.admin.list(RESOURCES.Pod, { namespace: VERSIONS_NS });
-    const sensor = pods.items.find(
-      (p) =>
-        p.metadata?.labels?.["edgek8s.io/module"] === "sensor" &&
-        p.metadata.deletionTimestamp === undefined &&
-        (p as { status?: { podIP?: string } }).status?.podIP !== undefined,
-    );
-    assert.ok(sensor?.metadata?.name);
     // kwok crashes a running pod that is given the simulate annotation (kwok-stages.yaml).
-    await cluster.admin.apply(
-      {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: {
-          name: sensor.metadata.name,
-          namespace: VERSIONS_NS,
-          annotations: { [SIMULATE_ANNOTATION]: "crash" },
-        },
-      },
-      "test-chaos",
-    );
+    await crashModulePod(cluster.admin, VERSIONS_NS, "sensor");
     await waitFor("not ready", async () => (await readinessOf())?.ready === false, 30_000);
     const after = await readinessOf();
     assert.deepEqual([after?.readyVersion, after?.modulesReady], [3, 1]);

@@ -4,6 +4,7 @@ import { parseAllDocuments } from "yaml";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import {
   type ControlPlane,
+  SIMULATE_ANNOTATION,
   startControlPlane,
   type ControlPlaneOptions,
 } from "../../../scripts/cluster/controlPlane.ts";
@@ -122,13 +123,19 @@ export async function getObject<T = KubeObject>(
   return (await client.get(RESOURCES[kind], namespace, name)) as T | undefined;
 }
 
-/** Waits until the controller has nothing to do and no write has happened for `quietMs`. */
-export async function settle(controller: Controller, plane: ControlPlane, quietMs = 400): Promise<void> {
+/** Anything with work queued in the background: a controller, a release engine. */
+export interface Worker {
+  idle(): Promise<void>;
+}
+
+/** Waits until every worker has nothing to do and no write has happened for `quietMs`. */
+export async function settle(workers: Worker | readonly Worker[], plane: ControlPlane, quietMs = 400): Promise<void> {
+  const all: readonly Worker[] = Array.isArray(workers) ? workers : [workers as Worker];
   let last = -1;
   await waitFor(
     "agent settled",
     async () => {
-      await controller.idle();
+      for (const worker of all) await worker.idle();
       const count = plane.writes().length;
       const quiet = count === last;
       last = count;
@@ -179,4 +186,25 @@ export async function editDeploymentTemplate(
     },
     manager,
   );
+}
+
+/**
+ * Chaos on a full plane: gives a module's running pod the simulate annotation, which kwok answers by
+ * crashing its container (scripts/cluster/kwok-stages.yaml). Returns the pod's name.
+ */
+export async function crashModulePod(client: KubeClient, namespace: string, module: string): Promise<string> {
+  const pods = await client.list(RESOURCES.Pod, { namespace });
+  const pod = pods.items.find(
+    (p) =>
+      p.metadata?.labels?.["edgek8s.io/module"] === module &&
+      p.metadata.deletionTimestamp === undefined &&
+      (p as { status?: { podIP?: string } }).status?.podIP !== undefined,
+  );
+  const name = pod?.metadata?.name;
+  if (name === undefined) throw new Error(`no running pod of module ${module} in ${namespace}`);
+  await client.apply(
+    { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, annotations: { [SIMULATE_ANNOTATION]: "crash" } } },
+    "test-chaos",
+  );
+  return name;
 }

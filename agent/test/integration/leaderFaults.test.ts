@@ -19,6 +19,7 @@ import { AgentProcess } from "../../../scripts/soak/agents.ts";
 import { AuditReader } from "../../../scripts/soak/audit.ts";
 import { grantAgentRights, serviceAccountKubeconfig, serviceAccountUser } from "../../../scripts/soak/credentials.ts";
 import { describeWrite, writesOutsideTerms } from "../../../scripts/soak/terms.ts";
+import type { EdgeDeploymentStatus } from "../../src/crd/edgeDeployment.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
 import { manifest, userModule } from "../fixtures/manifests.ts";
 
@@ -41,6 +42,7 @@ const SLOW_ANSWER_MS = 300;
 const SLOW_LEASE_SECONDS = 6;
 
 type Lease = KubeObject & { spec?: { holderIdentity?: string | null } };
+type EdgeDeploymentObject = KubeObject & { status?: EdgeDeploymentStatus };
 
 function fourModules(tag: string) {
   return manifest({
@@ -54,11 +56,16 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
   const kubeconfigs = new Map<string, string>();
   const agents: AgentProcess[] = [];
 
-  const start = async (name: string, namespace: string, lease: string, extra: string[] = [], env = {}) => {
-    const agent = await AgentProcess.start({
+  const launch = async (name: string, kubeconfig: string, args: string[], env = {}) => {
+    const agent = await AgentProcess.start({ name, kubeconfig, args, env });
+    agents.push(agent);
+    return agent;
+  };
+  const start = (name: string, namespace: string, lease: string, extra: string[] = [], env = {}) =>
+    launch(
       name,
-      kubeconfig: kubeconfigs.get(name) ?? kubeconfigs.get("agent-a")!,
-      args: [
+      kubeconfigs.get(name) ?? kubeconfigs.get("agent-a")!,
+      [
         "--namespace",
         namespace,
         "--leader-elect",
@@ -73,10 +80,7 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
         ...extra,
       ],
       env,
-    });
-    agents.push(agent);
-    return agent;
-  };
+    );
   /** An agent replica whose API server connection goes through a proxy the test controls. */
   const startProxied = async (name: (typeof REPLICAS)[number], proxy: HangingProxy, args: string[]) => {
     const { path } = await serviceAccountKubeconfig(
@@ -86,9 +90,7 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
       { namespace: SYSTEM_NS, name },
       mkdtempSync(join(dir, "proxied-")),
     );
-    const agent = await AgentProcess.start({ name, kubeconfig: path, args, env: {} });
-    agents.push(agent);
-    return agent;
+    return launch(name, path, args);
   };
   const slowLeaseArgs = (namespace: string, lease: string, identity: string) => [
     "--namespace",
@@ -118,6 +120,28 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
   const image = async (namespace: string, name: string) =>
     (await getObject<V1Deployment>(cluster.admin, "Deployment", namespace, name))?.spec?.template.spec?.containers[0]
       ?.image;
+  /**
+   * Once the pass of version 1 has ended (its status written), applies version 2 and returns as soon as
+   * the pass's first write is stored, while the answers the proxy delays keep the rest of it in flight.
+   */
+  const catchPassOfVersion2 = async (namespace: string, device: string) => {
+    await waitFor(
+      "version 1's pass ended",
+      async () => {
+        const live = await getObject<EdgeDeploymentObject>(cluster.admin, "EdgeDeployment", namespace, device);
+        return live?.status?.observedGeneration === live?.metadata?.generation;
+      },
+      30_000,
+    );
+    await cluster.admin.apply(edgeDeployment(namespace, device, fourModules("2")), "platform-team");
+    await waitFor(
+      "a pass is under way",
+      async () => (await image(namespace, "m1")) === "x/m1:2",
+      30_000,
+      () => "",
+      10,
+    );
+  };
   const stopAll = async () => {
     for (const agent of agents.splice(0)) await agent.stop(5000);
   };
@@ -188,25 +212,11 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
     try {
       const a = await startProxied("agent-a", proxy, slowLeaseArgs(ns, lease, "agent-a"));
       await waitFor("agent-a leads", async () => (await a.leader()) === 1 && (await a.readiness()) === 200, 30_000);
-      const b = await AgentProcess.start({
-        name: "agent-b",
-        kubeconfig: kubeconfigs.get("agent-b")!,
-        args: slowLeaseArgs(ns, lease, "agent-b"),
-        env: {},
-      });
-      agents.push(b);
+      const b = await launch("agent-b", kubeconfigs.get("agent-b")!, slowLeaseArgs(ns, lease, "agent-b"));
       await cluster.admin.apply(edgeDeployment(ns, "mid", fourModules("1")), "platform-team");
       await waitFor("applied", async () => (await image(ns, "m4")) === "x/m4:1", 30_000);
-      await sleep(2000);
-      await cluster.admin.apply(edgeDeployment(ns, "mid", fourModules("2")), "platform-team");
       // A Deployment of the new spec is stored: agent-a waits for the answer before its next write.
-      await waitFor(
-        "agent-a's pass is under way",
-        async () => (await image(ns, "m1")) === "x/m1:2",
-        30_000,
-        () => "",
-        10,
-      );
+      await catchPassOfVersion2(ns, "mid");
       a.signal("SIGSTOP");
       await waitFor("agent-b took over", async () => (await holder(lease)) === "agent-b", 20_000);
       await waitFor("agent-b works", async () => (await b.readiness()) === 200, 20_000);
@@ -234,15 +244,7 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
         30_000,
         () => a.lines.slice(-8).join("\n"),
       );
-      await sleep(2000);
-      await cluster.admin.apply(edgeDeployment(ns, "stall", fourModules("2")), "platform-team");
-      await waitFor(
-        "a pass is under way",
-        async () => (await image(ns, "m1")) === "x/m1:2",
-        30_000,
-        () => "",
-        10,
-      );
+      await catchPassOfVersion2(ns, "stall");
       // The answers of the pass never come; the server is away long enough to end the term, then
       // answers new connections only.
       proxy.freeze();
@@ -283,23 +285,11 @@ describe("agent replicas under faults: fenced leadership, standby instead of exi
 
   it("a hanging API server (not a closed one) stands the leader by; it leads again when the server answers", async () => {
     const ns = NAMESPACES.identity;
-    const proxy = await HangingProxy.start({ host: "127.0.0.1", port: Number(new URL(cluster.plane.server).port) });
+    const proxy = await HangingProxy.start(apiServer());
     try {
-      const ca = readFileSync(cluster.plane.pki.caCert, "utf8");
-      const proxied = await serviceAccountKubeconfig(
-        cluster.adminConfig,
-        `https://127.0.0.1:${proxy.port}`,
-        ca,
-        { namespace: SYSTEM_NS, name: "agent-b" },
-        mkdtempSync(join(dir, "proxied-")),
-      );
-      kubeconfigs.set("proxied", proxied.path);
-      const agent = await AgentProcess.start({
-        name: "proxied",
-        kubeconfig: proxied.path,
-        args: ["--namespace", ns, "--leader-elect", "--lease-namespace", SYSTEM_NS, "--lease-name", "hang"],
-        env: {},
-      }).then((p) => (agents.push(p), p));
+      const agent = await startProxied("agent-b", proxy, [
+        ...["--namespace", ns, "--leader-elect", "--lease-namespace", SYSTEM_NS, "--lease-name", "hang"],
+      ]);
       await waitFor("leads", async () => (await agent.leader()) === 1 && (await agent.readiness()) === 200, 30_000);
       proxy.freeze();
       await waitFor("stands by", async () => (await agent.leader()) === 0 && (await agent.readiness()) === 503, 30_000);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import {
   AGENT_SA,
   type Cluster,
+  agentClient,
   createNamespace,
   edgeDeployment,
   getObject,
@@ -13,10 +13,8 @@ import {
   startController,
   waitFor,
 } from "./harness.ts";
-import { grantAgentRights, serviceAccountKubeconfig } from "../../../scripts/soak/credentials.ts";
 import type { EdgeDeploymentStatus } from "../../src/crd/edgeDeployment.ts";
-import { KubeClient } from "../../src/kube/client.ts";
-import { clusterConfigFromFile } from "../../src/kube/config.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
 import { NotLeaderError } from "../../src/kube/fence.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
 import { RESOURCES } from "../../src/kube/resources.ts";
@@ -55,15 +53,8 @@ describe("reconciler: status never goes back, shared claims are never gated, cla
       undefined,
       { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", plural: "storageclasses", namespaced: false },
     );
-    await grantAgentRights(cluster.admin, { namespace: NS, serviceAccounts: [AGENT_SA], watch: [NS] });
-    const { path } = await serviceAccountKubeconfig(
-      cluster.adminConfig,
-      cluster.plane.server,
-      readFileSync(cluster.plane.pki.caCert, "utf8"),
-      { namespace: NS, name: AGENT_SA },
-      cluster.plane.dir,
-    );
-    agent = new KubeClient(clusterConfigFromFile(path));
+    // The agent's ServiceAccount with the chart's RBAC, as in every other reconciler test.
+    agent = await agentClient(cluster, NS);
     controller = await startController(agent, [NS]);
   });
   after(async () => {

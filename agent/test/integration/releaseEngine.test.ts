@@ -6,6 +6,7 @@ import {
   RELEASE_CRD_FILE,
   agentClient,
   createNamespace,
+  settle,
   startCluster,
   startController,
   waitFor,
@@ -93,22 +94,7 @@ describe("release engine against a real API server, with the chart's RBAC", () =
       "edgek8s-rollout",
     );
   /** Waits until the engine and the reconciler have nothing left to do. */
-  const settled = async () => {
-    let last = -1;
-    await waitFor(
-      "engine and reconciler settled",
-      async () => {
-        await engine.idle();
-        await controller.idle();
-        const count = cluster.plane.writes().length;
-        const quiet = count === last;
-        last = count;
-        if (!quiet) await new Promise((r) => setTimeout(r, 500));
-        return quiet;
-      },
-      30_000,
-    );
-  };
+  const settled = () => settle([engine, controller], cluster.plane, 500);
 
   before(async () => {
     cluster = await startCluster({ auditLog: true, crdFiles: [RELEASE_CRD_FILE] });

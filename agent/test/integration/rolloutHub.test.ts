@@ -7,13 +7,11 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type iothub from "azure-iothub";
-import { type Cluster, createNamespace, startCluster, startController, waitFor } from "./harness.ts";
-import { SIMULATE_ANNOTATION } from "../../../scripts/cluster/controlPlane.ts";
+import { type Cluster, crashModulePod, createNamespace, startCluster, startController, waitFor } from "./harness.ts";
 import { DEFAULT_AGENT_INFO } from "../../src/hub/bridge.ts";
 import { sdkConnector } from "../../src/hub/connector.ts";
 import { DEVICE_CONNECTION_STRING_KEY, DEVICE_CREDENTIALS_SECRET } from "../../src/hub/credentials.ts";
 import { HubBridges } from "../../src/hub/manager.ts";
-import { RESOURCES } from "../../src/kube/resources.ts";
 import type { Controller } from "../../src/reconcile/controller.ts";
 import { jsonLogger } from "../../src/runtime/log.ts";
 import { type DriverResult, driveRollout } from "../../src/rollout/driver.ts";
@@ -158,8 +156,14 @@ describe("edgek8s rollout on IoT Hub: the hub double's engine, the real SDKs, kw
     await bridge.start();
     bridges.set(id, bridge);
   }
+  /** Stops a device's bridge; one that has not stopped within 20 s fails the test (it would still be connected). */
   async function stopBridge(id: string): Promise<void> {
-    await Promise.race([bridges.get(id)?.stop(), sleep(20_000)]);
+    const stopped = bridges
+      .get(id)
+      ?.stop()
+      .then(() => "stopped" as const);
+    const outcome = await Promise.race([stopped, sleep(20_000, "still running" as const)]);
+    assert.notEqual(outcome, "still running", `the hub bridge of ${id} did not stop within 20 s`);
     bridges.delete(id);
   }
 
@@ -249,23 +253,7 @@ describe("edgek8s rollout on IoT Hub: the hub double's engine, the real SDKs, kw
     const events: RolloutEvent[] = [];
     const running = drive(store(), "driver-a", events);
     await waitFor("canary baking", async () => (await labelOf(R3)) === "Baking", 60_000);
-    const pods = await cluster.admin.list(RESOURCES.Pod, { namespace: ns("canary-1") });
-    const sensor = pods.items.find(
-      (p) => p.metadata?.labels?.["edgek8s.io/module"] === "sensor" && p.metadata.deletionTimestamp === undefined,
-    );
-    assert.ok(sensor?.metadata?.name);
-    await cluster.admin.apply(
-      {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: {
-          name: sensor.metadata.name,
-          namespace: ns("canary-1"),
-          annotations: { [SIMULATE_ANNOTATION]: "crash" },
-        },
-      },
-      "test-chaos",
-    );
+    await crashModulePod(cluster.admin, ns("canary-1"), "sensor");
     const result = await running;
     assert.equal(result.exit, EXIT.rolledBack, JSON.stringify(events.filter((e) => e.type === "error")));
     assert.deepEqual(transitions(events).slice(-3), ["canary:Baking", "canary:Aborting", "canary:RolledBack"]);

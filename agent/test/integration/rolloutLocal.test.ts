@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Fleet, TRACK_TARGET, ns } from "./rolloutFleet.ts";
-import { waitFor } from "./harness.ts";
-import { SIMULATE_ANNOTATION } from "../../../scripts/cluster/controlPlane.ts";
-import { RESOURCES } from "../../src/kube/resources.ts";
+import { crashModulePod, waitFor } from "./harness.ts";
 import { EXIT } from "../../src/rollout/stateMachine.ts";
 
 // Releases of track factory, each at the next priority, as successive `pulumi up`s make them.
@@ -64,23 +62,7 @@ describe("edgek8s rollout on a local stack: control plane, kwok, per-device agen
     await waitFor("canary baking", async () => (await fleet.stateOf(R3)) === "Baking", 60_000);
     assert.ok(await fleet.runs("canary-1", "sensor:3"));
     // kwok crashes the running pod of the new version once it is given the simulate annotation.
-    const pods = await fleet.cluster.admin.list(RESOURCES.Pod, { namespace: ns("canary-1") });
-    const sensor = pods.items.find(
-      (p) => p.metadata?.labels?.["edgek8s.io/module"] === "sensor" && p.metadata.deletionTimestamp === undefined,
-    );
-    assert.ok(sensor?.metadata?.name);
-    await fleet.cluster.admin.apply(
-      {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: {
-          name: sensor.metadata.name,
-          namespace: ns("canary-1"),
-          annotations: { [SIMULATE_ANNOTATION]: "crash" },
-        },
-      },
-      "test-chaos",
-    );
+    await crashModulePod(fleet.cluster.admin, ns("canary-1"), "sensor");
     assert.equal(await driver.exit(), EXIT.rolledBack, driver.stderr);
     assert.deepEqual(driver.transitions().slice(-3), ["canary:Baking", "canary:Aborting", "canary:RolledBack"]);
     const aborting = driver.events.find((e) => e["type"] === "transition" && e["state"] === "Aborting");

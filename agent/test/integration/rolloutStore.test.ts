@@ -1,62 +1,37 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { type ControlPlane, startControlPlane } from "../../../scripts/cluster/controlPlane.ts";
-import { CRD_FILE } from "./harness.ts";
+import { type Cluster, RELEASE_CRD_FILE, startCluster } from "./harness.ts";
+import { edgeRelease } from "./rolloutFleet.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { clusterConfigFromFile } from "../../src/kube/config.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
-import type { ResourceType } from "../../src/kube/resources.ts";
+import { RESOURCES } from "../../src/kube/resources.ts";
 import { DEFAULT_GATES } from "../../src/rollout/plan.ts";
 import { LocalStore } from "../../src/rollout/localStore.ts";
 import { LostRace } from "../../src/rollout/store.ts";
 
-const RELEASE_CRD = fileURLToPath(new URL("../../crd/edgereleases.edgek8s.io.yaml", import.meta.url));
-const EDGE_RELEASE: ResourceType = {
-  apiVersion: "edgek8s.io/v1",
-  kind: "EdgeRelease",
-  plural: "edgereleases",
-  namespaced: false,
-};
 const STABLE = "ek8s-factory-aaaaaaaaaaaa";
 const CANDIDATE = "ek8s-factory-bbbbbbbbbbbb";
 const TARGET = "tags.site = 'west'";
 
 type Release = KubeObject & { spec: { targetCondition: string; labels: Record<string, string> } };
 
-/** An EdgeRelease as the Pulumi program writes it: its own field manager, static labels, the content. */
-function release(name: string, priority: number, targetCondition: string, state: string): KubeObject {
-  return {
-    apiVersion: "edgek8s.io/v1",
-    kind: "EdgeRelease",
-    metadata: { name },
-    spec: {
-      track: "factory",
-      layer: false,
-      priority,
-      targetCondition,
-      modulesContent: { $edgeAgent: { "properties.desired": { schemaVersion: "1.1" } } },
-      labels: { "edgek8s.track": "factory", "edgek8s.stack": "edgek8s.local", "edgek8s.state": state },
-    },
-  };
-}
-
 describe("rollout store of a local stack on a real API server (EdgeRelease CRD)", () => {
-  let plane: ControlPlane;
+  let cluster: Cluster;
   let admin: KubeClient;
   let store: LocalStore;
 
   before(async () => {
-    plane = await startControlPlane({ crdFiles: [CRD_FILE, RELEASE_CRD] });
-    admin = new KubeClient(clusterConfigFromFile(plane.kubeconfigPath));
-    store = new LocalStore(new KubeClient(clusterConfigFromFile(plane.kubeconfigPath)), "test");
-    await admin.apply(release(STABLE, 1, TARGET, "Stable"), "pulumi-kubernetes", undefined, EDGE_RELEASE);
-    await admin.apply(release(CANDIDATE, 2, "", "Staged"), "pulumi-kubernetes", undefined, EDGE_RELEASE);
+    cluster = await startCluster({ crdFiles: [RELEASE_CRD_FILE] });
+    admin = cluster.admin;
+    store = new LocalStore(new KubeClient(clusterConfigFromFile(cluster.plane.kubeconfigPath)), "test");
+    await admin.apply(edgeRelease(STABLE, 1, "sensor:1", TARGET, "Stable"), "pulumi-kubernetes");
+    await admin.apply(edgeRelease(CANDIDATE, 2, "sensor:2", "", "Staged"), "pulumi-kubernetes");
   });
   after(async () => {
     store.close();
     admin.close();
-    await plane.stop();
+    await cluster.plane.stop();
   });
 
   it("writes only the target and the rollout labels, guarded by the resourceVersion; Pulumi's fields stay", async () => {
@@ -71,9 +46,10 @@ describe("rollout store of a local stack on a real API server (EdgeRelease CRD)"
       lease,
     });
     assert.deepEqual(written.lease, lease);
-    const live = (await admin.get<Release>(EDGE_RELEASE, undefined, CANDIDATE))!;
+    const live = (await admin.get<Release>(RESOURCES.EdgeRelease, undefined, CANDIDATE))!;
     assert.equal(live.spec.targetCondition, `(${TARGET}) AND ((tags.ring = 'canary'))`);
     assert.deepEqual(live.spec.labels, {
+      "edgek8s.managed": "true",
       "edgek8s.track": "factory",
       "edgek8s.stack": "edgek8s.local",
       "edgek8s.state": "Applying",
@@ -90,14 +66,14 @@ describe("rollout store of a local stack on a real API server (EdgeRelease CRD)"
 
   it("a label-only write keeps the target's generation; the lease is released when the run ends", async () => {
     const candidate = (await store.read(CANDIDATE))!;
-    const before = (await admin.get<Release>(EDGE_RELEASE, undefined, CANDIDATE))!;
+    const before = (await admin.get<Release>(RESOURCES.EdgeRelease, undefined, CANDIDATE))!;
     await store.write(candidate, {
       state: "Verifying",
       ring: "canary",
       since: "2026-11-30T10:01:00.000Z",
       lease: undefined,
     });
-    const live = (await admin.get<Release>(EDGE_RELEASE, undefined, CANDIDATE))!;
+    const live = (await admin.get<Release>(RESOURCES.EdgeRelease, undefined, CANDIDATE))!;
     assert.ok(
       (live.metadata?.generation ?? 0) > (before.metadata?.generation ?? 0),
       "labels are spec: the generation moves",
@@ -158,7 +134,7 @@ describe("rollout store of a local stack on a real API server (EdgeRelease CRD)"
     const stale = await store.observe(request);
     assert.deepEqual([stale.expected, stale.applied, stale.reports[0]?.appliedConfiguration], [1, 0, undefined]);
     // The release engine's status for the generation the target was written at.
-    const live = (await admin.get<Release>(EDGE_RELEASE, undefined, CANDIDATE))!;
+    const live = (await admin.get<Release>(RESOURCES.EdgeRelease, undefined, CANDIDATE))!;
     await admin.apply(
       {
         apiVersion: "edgek8s.io/v1",
@@ -172,7 +148,7 @@ describe("rollout store of a local stack on a real API server (EdgeRelease CRD)"
       },
       "edgek8s-release-engine",
       "status",
-      EDGE_RELEASE,
+      RESOURCES.EdgeRelease,
     );
     const current = await store.observe(request);
     assert.deepEqual([current.expected, current.applied], [1, 1]);
