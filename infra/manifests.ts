@@ -17,6 +17,21 @@ export type ReadFile = (path: string) => string | undefined;
 
 export type DesiredDocuments = Pick<EdgeDeploymentSpec, "edgeAgent" | "edgeHub">;
 
+/** A manifest file's JSON, or undefined with the issue (under `key`) when it is missing or not JSON. */
+function readJson(read: ReadFile, path: string, key: string, issues: ConfigIssue[]): { json: unknown } | undefined {
+  const text = read(path);
+  if (text === undefined) {
+    issues.push({ key, message: `${path} does not exist (paths are relative to the project root)` });
+    return undefined;
+  }
+  try {
+    return { json: JSON.parse(text) as unknown };
+  } catch (error) {
+    issues.push({ key, message: `${path} is not JSON: ${(error as Error).message}` });
+    return undefined;
+  }
+}
+
 export function loadManifests(
   config: StackConfig,
   read: ReadFile,
@@ -26,18 +41,9 @@ export function loadManifests(
   for (const [deviceId, device] of Object.entries(config.devices)) {
     if (device.manifest === undefined) continue;
     const key = `edgek8s:devices.${deviceId}.manifest`;
-    const text = read(device.manifest);
-    if (text === undefined) {
-      issues.push({ key, message: `${device.manifest} does not exist (paths are relative to the project root)` });
-      continue;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      issues.push({ key, message: `${device.manifest} is not JSON: ${(error as Error).message}` });
-      continue;
-    }
+    const file = readJson(read, device.manifest, key, issues);
+    if (!file) continue;
+    const { json } = file;
     const parsed = parseManifest(json);
     if (!parsed.ok) {
       for (const problem of parsed.issues) issues.push({ key, message: `${device.manifest}: ${formatIssue(problem)}` });
@@ -69,18 +75,9 @@ export function loadTrackManifests(
   const issues: ConfigIssue[] = [];
   for (const [name, track] of Object.entries(config.tracks)) {
     const key = `edgek8s:tracks.${name}.manifest`;
-    const text = read(track.manifest);
-    if (text === undefined) {
-      issues.push({ key, message: `${track.manifest} does not exist (paths are relative to the project root)` });
-      continue;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      issues.push({ key, message: `${track.manifest} is not JSON: ${(error as Error).message}` });
-      continue;
-    }
+    const file = readJson(read, track.manifest, key, issues);
+    if (!file) continue;
+    const { json } = file;
     const wrapped = isObject(json) && isObject(json["content"]) ? json["content"] : json;
     const content = isObject(wrapped) && "modulesContent" in wrapped ? wrapped["modulesContent"] : wrapped;
     if (!isObject(content) || !isObject(content["$edgeAgent"])) {
