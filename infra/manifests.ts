@@ -32,26 +32,42 @@ function readJson(read: ReadFile, path: string, key: string, issues: ConfigIssue
   }
 }
 
+/** One manifest file read and validated: its desired documents, or its problems (messages without a key). */
+type LoadedManifest = { readonly docs: DesiredDocuments } | { readonly problems: readonly string[] };
+
+function loadManifest(read: ReadFile, path: string): LoadedManifest {
+  const problems: ConfigIssue[] = [];
+  const file = readJson(read, path, "", problems);
+  if (!file) return { problems: problems.map((p) => p.message) };
+  const parsed = parseManifest(file.json);
+  if (!parsed.ok) return { problems: parsed.issues.map((problem) => `${path}: ${formatIssue(problem)}`) };
+  const docs = locateDesiredDocuments(file.json);
+  // parseManifest has reported a manifest without its documents.
+  if ("message" in docs) return { problems: [] };
+  return { docs: { edgeAgent: docs.edgeAgent, edgeHub: docs.edgeHub } };
+}
+
+/**
+ * Each device's desired documents. A fleet shares a few manifest files, so each file is read and
+ * validated once, however many devices name it; its problems are reported under each device's key.
+ */
 export function loadManifests(
   config: StackConfig,
   read: ReadFile,
 ): { ok: true; manifests: Map<string, DesiredDocuments> } | { ok: false; issues: ConfigIssue[] } {
   const manifests = new Map<string, DesiredDocuments>();
   const issues: ConfigIssue[] = [];
+  const files = new Map<string, LoadedManifest>();
   for (const [deviceId, device] of Object.entries(config.devices)) {
     if (device.manifest === undefined) continue;
-    const key = `edgek8s:devices.${deviceId}.manifest`;
-    const file = readJson(read, device.manifest, key, issues);
-    if (!file) continue;
-    const { json } = file;
-    const parsed = parseManifest(json);
-    if (!parsed.ok) {
-      for (const problem of parsed.issues) issues.push({ key, message: `${device.manifest}: ${formatIssue(problem)}` });
-      continue;
+    let loaded = files.get(device.manifest);
+    if (loaded === undefined) {
+      loaded = loadManifest(read, device.manifest);
+      files.set(device.manifest, loaded);
     }
-    const docs = locateDesiredDocuments(json);
-    if ("message" in docs) continue; // parseManifest has reported it
-    manifests.set(deviceId, { edgeAgent: docs.edgeAgent, edgeHub: docs.edgeHub });
+    const key = `edgek8s:devices.${deviceId}.manifest`;
+    if ("docs" in loaded) manifests.set(deviceId, loaded.docs);
+    else issues.push(...loaded.problems.map((message) => ({ key, message })));
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, manifests };
 }
