@@ -29,10 +29,12 @@ export async function readLiveReleases(
   try {
     const { items } = await client.list<EdgeReleaseObject>(EDGE_RELEASES);
     return items.map((item) => ({
-      name: item.metadata?.name ?? "",
+      id: item.metadata?.name ?? "",
       labels: item.spec?.labels ?? {},
       targetCondition: item.spec?.targetCondition ?? "",
       priority: item.spec?.priority ?? 0,
+      // EdgeReleases have no custom metrics (IoT Hub's are computed by the release engine).
+      metrics: {},
       modulesContent: item.spec?.modulesContent ?? { $edgeAgent: {} },
     }));
   } catch (error) {

@@ -1,7 +1,6 @@
 import type { ModulesContent } from "@edgek8s/agent";
 import type { ObjectSpec } from "./namespace.ts";
 import {
-  LABEL,
   type LiveRelease,
   ROLLOUT_LABELS,
   type TrackSpec,
@@ -22,20 +21,16 @@ import {
  *   the rollout labels. Pulumi never declares a rollout label, not even `edgek8s.state` at creation:
  *   the Kubernetes provider cannot leave a map key with a dot in it to another manager (its
  *   ignoreChanges handling splits paths on "."), so declaring it once would have `up` write it back.
- *   A release without the label is read as IoT Hub's labels are (agent `releaseState`): Stable when it
- *   targets devices, Staged when it targets nothing;
+ *   A release without the label is read as IoT Hub's labels are (agent `releaseState`, and `planTrack`):
+ *   Stable when it targets devices, Staged when it targets nothing;
  * - the target condition is declared at creation (the track's target for release #1, "" after); later
  *   as the cluster holds it when the program starts, and left to whoever wrote it last
  *   (`ignoreChanges`, so neither a preview after a rollout step nor a write racing `up` shows up as
  *   Pulumi's change), except on the Stable release when the track's target changed: that one is
  *   Pulumi's to move.
  */
-export interface LiveEdgeRelease {
-  readonly name: string;
-  /** The release's IoT Hub labels (`spec.labels`). */
-  readonly labels: Readonly<Record<string, string>>;
-  readonly targetCondition: string;
-  readonly priority: number;
+/** An EdgeRelease as the cluster holds it: what the planner reads of a release, and its content. */
+export interface LiveEdgeRelease extends LiveRelease {
   readonly modulesContent: ModulesContent;
 }
 
@@ -55,18 +50,6 @@ export interface LocalTrackPlan {
 }
 
 export const EDGE_RELEASE_API_VERSION = "edgek8s.io/v1";
-
-/** The state a release's labels record, or the one Pulumi's unlabelled releases have (agent `releaseState`). */
-function withState(release: LiveEdgeRelease): LiveRelease {
-  const state = release.labels[LABEL.state] ?? (release.targetCondition.trim() === "" ? "Staged" : "Stable");
-  return {
-    id: release.name,
-    labels: { ...release.labels, [LABEL.state]: state },
-    targetCondition: release.targetCondition,
-    priority: release.priority,
-    metrics: {},
-  };
-}
 
 function staticLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).filter(([key]) => !ROLLOUT_LABELS.includes(key)));
@@ -104,18 +87,10 @@ export function planLocalTrack(
   spec: TrackSpec,
   live: readonly LiveEdgeRelease[],
 ): { ok: true; plan: LocalTrackPlan } | { ok: false; problem: string } {
-  const asHub = live.map(withState);
-  const foreign = foreignProblem(spec, asHub);
-  if (foreign !== undefined)
-    return {
-      ok: false,
-      problem: foreign.replace(
-        /^configuration (\S+) already exists in the hub/,
-        "EdgeRelease $1 already exists in the cluster",
-      ),
-    };
-  const plan = planTrack(spec, asHub);
-  const byId = new Map(live.map((r) => [r.name, r]));
+  const foreign = foreignProblem(spec, live, { kind: "EdgeRelease", place: "the cluster" });
+  if (foreign !== undefined) return { ok: false, problem: foreign };
+  const plan = planTrack(spec, live);
+  const byId = new Map(live.map((r) => [r.id, r]));
   const changes = new Map(plan.changes.map((c) => [c.id, c]));
   const releases: DeclaredRelease[] = [];
   for (const summary of plan.releases) {

@@ -17,35 +17,57 @@ export type ReadFile = (path: string) => string | undefined;
 
 export type DesiredDocuments = Pick<EdgeDeploymentSpec, "edgeAgent" | "edgeHub">;
 
+/** A manifest file's JSON, or undefined with the issue (under `key`) when it is missing or not JSON. */
+function readJson(read: ReadFile, path: string, key: string, issues: ConfigIssue[]): { json: unknown } | undefined {
+  const text = read(path);
+  if (text === undefined) {
+    issues.push({ key, message: `${path} does not exist (paths are relative to the project root)` });
+    return undefined;
+  }
+  try {
+    return { json: JSON.parse(text) as unknown };
+  } catch (error) {
+    issues.push({ key, message: `${path} is not JSON: ${(error as Error).message}` });
+    return undefined;
+  }
+}
+
+/** One manifest file read and validated: its desired documents, or its problems (messages without a key). */
+type LoadedManifest = { readonly docs: DesiredDocuments } | { readonly problems: readonly string[] };
+
+function loadManifest(read: ReadFile, path: string): LoadedManifest {
+  const problems: ConfigIssue[] = [];
+  const file = readJson(read, path, "", problems);
+  if (!file) return { problems: problems.map((p) => p.message) };
+  const parsed = parseManifest(file.json);
+  if (!parsed.ok) return { problems: parsed.issues.map((problem) => `${path}: ${formatIssue(problem)}`) };
+  const docs = locateDesiredDocuments(file.json);
+  // parseManifest has reported a manifest without its documents.
+  if ("message" in docs) return { problems: [] };
+  return { docs: { edgeAgent: docs.edgeAgent, edgeHub: docs.edgeHub } };
+}
+
+/**
+ * Each device's desired documents. A fleet shares a few manifest files, so each file is read and
+ * validated once, however many devices name it; its problems are reported under each device's key.
+ */
 export function loadManifests(
   config: StackConfig,
   read: ReadFile,
 ): { ok: true; manifests: Map<string, DesiredDocuments> } | { ok: false; issues: ConfigIssue[] } {
   const manifests = new Map<string, DesiredDocuments>();
   const issues: ConfigIssue[] = [];
+  const files = new Map<string, LoadedManifest>();
   for (const [deviceId, device] of Object.entries(config.devices)) {
     if (device.manifest === undefined) continue;
+    let loaded = files.get(device.manifest);
+    if (loaded === undefined) {
+      loaded = loadManifest(read, device.manifest);
+      files.set(device.manifest, loaded);
+    }
     const key = `edgek8s:devices.${deviceId}.manifest`;
-    const text = read(device.manifest);
-    if (text === undefined) {
-      issues.push({ key, message: `${device.manifest} does not exist (paths are relative to the project root)` });
-      continue;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      issues.push({ key, message: `${device.manifest} is not JSON: ${(error as Error).message}` });
-      continue;
-    }
-    const parsed = parseManifest(json);
-    if (!parsed.ok) {
-      for (const problem of parsed.issues) issues.push({ key, message: `${device.manifest}: ${formatIssue(problem)}` });
-      continue;
-    }
-    const docs = locateDesiredDocuments(json);
-    if ("message" in docs) continue; // parseManifest has reported it
-    manifests.set(deviceId, { edgeAgent: docs.edgeAgent, edgeHub: docs.edgeHub });
+    if ("docs" in loaded) manifests.set(deviceId, loaded.docs);
+    else issues.push(...loaded.problems.map((message) => ({ key, message })));
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, manifests };
 }
@@ -69,18 +91,9 @@ export function loadTrackManifests(
   const issues: ConfigIssue[] = [];
   for (const [name, track] of Object.entries(config.tracks)) {
     const key = `edgek8s:tracks.${name}.manifest`;
-    const text = read(track.manifest);
-    if (text === undefined) {
-      issues.push({ key, message: `${track.manifest} does not exist (paths are relative to the project root)` });
-      continue;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      issues.push({ key, message: `${track.manifest} is not JSON: ${(error as Error).message}` });
-      continue;
-    }
+    const file = readJson(read, track.manifest, key, issues);
+    if (!file) continue;
+    const { json } = file;
     const wrapped = isObject(json) && isObject(json["content"]) ? json["content"] : json;
     const content = isObject(wrapped) && "modulesContent" in wrapped ? wrapped["modulesContent"] : wrapped;
     if (!isObject(content) || !isObject(content["$edgeAgent"])) {

@@ -39,27 +39,12 @@ export interface TrackSummary {
 function defineTracks(inputs: StackInputs, hub: EdgeHub, identities: pulumi.Resource[]): Record<string, TrackSummary> {
   const { config } = inputs;
   if (config.hub.mode !== "azure" || hub.registryConnectionString === undefined) return {};
-  const indexes = trackIndexes(Object.entries(config.tracks).map(([name, t]) => ({ name, layer: t.layer })));
   const stagedTarget = config.hub.stagedTarget === "noDevice" ? "deviceId='edgek8s-none'" : "";
   const tracks: Record<string, TrackSummary> = {};
-  for (const [name, track] of Object.entries(config.tracks)) {
-    const modulesContent = inputs.tracks.get(name);
-    if (modulesContent === undefined) throw new Error(`track "${name}": its manifest was not loaded`);
+  for (const [name, spec] of trackSpecs(inputs, stagedTarget)) {
     const resource = new EdgeTrack(
       `${name}-track`,
-      {
-        hubConnectionString: hub.registryConnectionString,
-        hubHostName: hub.hostName,
-        stackId: inputs.stackId,
-        track: name,
-        layer: track.layer,
-        trackIndex: indexes.get(name) ?? 0,
-        target: track.target,
-        stagedTarget,
-        modulesContent,
-        metrics: track.metrics,
-        retain: track.retain,
-      },
+      { hubConnectionString: hub.registryConnectionString, hubHostName: hub.hostName, ...spec },
       { parent: hub, dependsOn: identities },
     );
     tracks[name] = {
@@ -69,6 +54,29 @@ function defineTracks(inputs: StackInputs, hub: EdgeHub, identities: pulumi.Reso
     };
   }
   return tracks;
+}
+
+/** Each track's planner input by track name: the same for the hub and for every local cluster. */
+function trackSpecs(inputs: StackInputs, stagedTarget: string): Map<string, TrackSpec> {
+  const tracks = Object.entries(inputs.config.tracks);
+  const indexes = trackIndexes(tracks.map(([name, t]) => ({ name, layer: t.layer })));
+  const specs = new Map<string, TrackSpec>();
+  for (const [name, track] of tracks) {
+    const modulesContent = inputs.tracks.get(name);
+    if (modulesContent === undefined) throw new Error(`track "${name}": its manifest was not loaded`);
+    specs.set(name, {
+      stackId: inputs.stackId,
+      track: name,
+      layer: track.layer,
+      trackIndex: indexes.get(name) ?? 0,
+      target: track.target,
+      stagedTarget,
+      modulesContent,
+      metrics: track.metrics,
+      retain: track.retain,
+    });
+  }
+  return specs;
 }
 
 /** Whether the stack is local and has tracks: EdgeReleases and the agent's release engine. */
@@ -86,26 +94,12 @@ function defineLocalTracks(
   clusters: ReadonlyMap<string, EdgeCluster>,
   live: ReadonlyMap<string, readonly LiveEdgeRelease[]>,
 ): Record<string, TrackSummary> {
-  const { config } = inputs;
   if (!hasLocalTracks(inputs)) return {};
-  const indexes = trackIndexes(Object.entries(config.tracks).map(([name, t]) => ({ name, layer: t.layer })));
+  const specs = trackSpecs(inputs, "");
   const plans: { cluster: string; track: string; plan: LocalTrackPlan }[] = [];
   const problems: string[] = [];
   for (const cluster of clusters.keys()) {
-    for (const [name, track] of Object.entries(config.tracks)) {
-      const modulesContent = inputs.tracks.get(name);
-      if (modulesContent === undefined) throw new Error(`track "${name}": its manifest was not loaded`);
-      const spec: TrackSpec = {
-        stackId: inputs.stackId,
-        track: name,
-        layer: track.layer,
-        trackIndex: indexes.get(name) ?? 0,
-        target: track.target,
-        stagedTarget: "",
-        modulesContent,
-        metrics: track.metrics,
-        retain: track.retain,
-      };
+    for (const [name, spec] of specs) {
       const planned = planLocalTrack(spec, live.get(cluster) ?? []);
       if (planned.ok) plans.push({ cluster, track: name, plan: planned.plan });
       else problems.push(`edgek8s:tracks.${name}: ${planned.problem} (cluster ${cluster})`);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { writesOutsideTerms } from "../../scripts/soak/terms.ts";
-import type { AuditEntry } from "../../scripts/soak/audit.ts";
+import type { AuditEntry } from "../../scripts/cluster/audit.ts";
 import { defaultIdentity } from "../src/cli/agent.ts";
 import { cli } from "./fixtures/cli.ts";
 import type { KubeClient } from "../src/kube/client.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { AuditEntry } from "../../scripts/soak/audit.ts";
-import { parseAuditLine } from "../../scripts/soak/audit.ts";
+import type { AuditEntry } from "../../scripts/cluster/audit.ts";
+import { parseAuditLine } from "../../scripts/cluster/audit.ts";
 import { desiredOf } from "../../scripts/soak/fleet.ts";
 import {
   type SpecVersion,

@@ -9,7 +9,10 @@ export interface LocalTrackArgs {
   readonly cluster: EdgeCluster;
   readonly clusterName: string;
   readonly plan: LocalTrackPlan;
-  /** What the releases wait for: the EdgeRelease CRD and every device's namespace (its tags). */
+  /**
+   * What the releases wait for: the EdgeRelease CRD. Not the devices' namespaces: the release engine
+   * watches namespaces, so a device whose tags come later is targeted then.
+   */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 

@@ -113,7 +113,13 @@ export function isOwn(release: Pick<LiveRelease, "labels">, spec: Pick<TrackSpec
 }
 
 const seqOf = (r: LiveRelease) => Number.parseInt(r.labels[LABEL.seq] ?? "", 10) || 0;
-const stateOf = (r: LiveRelease) => r.labels[LABEL.state] ?? "";
+/**
+ * The state a release's labels record; one without the label is read as the rollout reads it (agent
+ * `releaseState`): Stable when it targets devices, Staged when it targets nothing. Pulumi labels every
+ * configuration it creates on IoT Hub; EdgeReleases in a local cluster carry no state until the rollout
+ * writes one (localReleases.ts).
+ */
+const stateOf = (r: LiveRelease) => r.labels[LABEL.state] ?? (r.targetCondition.trim() === "" ? "Staged" : "Stable");
 
 function staticLabels(spec: TrackSpec, hash: string, seq: number): Record<string, string> {
   return {
@@ -127,13 +133,20 @@ function staticLabels(spec: TrackSpec, hash: string, seq: number): Record<string
 
 const metricsFor = (spec: TrackSpec, id: string) => ({ ...spec.metrics, ...edgek8sMetrics(id) });
 
-/** Refuses a configuration that has a release's id but is not this track's. */
-export function foreignProblem(spec: TrackSpec, live: readonly LiveRelease[]): string | undefined {
+/**
+ * Refuses a configuration that has a release's id but is not this track's. `where` names what holds
+ * the releases and what they are there (a local stack's EdgeReleases in a cluster).
+ */
+export function foreignProblem(
+  spec: TrackSpec,
+  live: readonly LiveRelease[],
+  where: { readonly kind: string; readonly place: string } = { kind: "configuration", place: "the hub" },
+): string | undefined {
   const id = releaseId(spec.track, spec.modulesContent);
   const clash = live.find((r) => r.id === id && !isOwn(r, spec));
   if (!clash) return undefined;
   return (
-    `configuration ${id} already exists in the hub and is not this track's ` +
+    `${where.kind} ${id} already exists in ${where.place} and is not this track's ` +
     `(labels ${LABEL.stack}=${clash.labels[LABEL.stack] ?? "none"}, ${LABEL.track}=${clash.labels[LABEL.track] ?? "none"}; ` +
     `this is ${spec.stackId}/${spec.track}); edgek8s adopts only its own releases — delete it or rename the track`
   );

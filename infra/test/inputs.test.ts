@@ -98,6 +98,32 @@ describe("stack inputs", () => {
     assert.equal(kubeconfigPath({ agent: AGENT }, "/repo", { KUBECONFIG: ":/a:/b", HOME: "/h" }), "/a");
     assert.equal(kubeconfigPath({ agent: AGENT }, "/repo", { HOME: "/h" }), "/h/.kube/config");
   });
+  it("reads and validates a manifest many devices share once, and reports its problems under each device's key", () => {
+    const reads: string[] = [];
+    const counting = (path: string) => (reads.push(path), files[path]);
+    const devices = Object.fromEntries(
+      ["a", "b", "c"].map((id) => [id, { cluster: "local", manifest: "deployments/ok.json" }]),
+    );
+    const loaded = loadStackInputs(values(devices), "/repo", counting, {});
+    if (!loaded.ok) assert.fail(JSON.stringify(loaded.issues));
+    assert.deepEqual([...loaded.inputs.manifests.keys()], ["a", "b", "c"]);
+    assert.equal(reads.filter((p) => p === "/repo/deployments/ok.json").length, 1);
+
+    const broken = loadStackInputs(
+      values({
+        x: { cluster: "local", manifest: "deployments/broken.json" },
+        y: { cluster: "local", manifest: "deployments/broken.json" },
+      }),
+      "/repo",
+      read,
+      {},
+    );
+    assert.ok(!broken.ok);
+    assert.deepEqual(
+      broken.issues.map((i) => i.key),
+      ["edgek8s:devices.x.manifest", "edgek8s:devices.y.manifest"],
+    );
+  });
 });
 
 const AGENT = { mode: "cluster", image: "i", replicas: 1, namespace: "edgek8s-system" } as const;

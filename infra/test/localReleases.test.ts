@@ -22,7 +22,7 @@ const spec = (v: number, change: Partial<TrackSpec> = {}): TrackSpec => ({
 function live(v: number, seq: number, targetCondition: string, rollout: Record<string, string> = {}): LiveEdgeRelease {
   const id = releaseId("gateway", content(v));
   return {
-    name: id,
+    id,
     labels: {
       "edgek8s.managed": "true",
       "edgek8s.stack": "edgek8s.local",
@@ -33,6 +33,7 @@ function live(v: number, seq: number, targetCondition: string, rollout: Record<s
     },
     targetCondition,
     priority: seq,
+    metrics: {},
     modulesContent: content(v),
   };
 }
@@ -69,9 +70,9 @@ describe("local releases: planTrack's plan as EdgeRelease objects", () => {
   it("declares a candidate's target as the rollout left it, and leaves it to the rollout", () => {
     const candidate = live(2, 2, "deviceId='line3-gw'", { "edgek8s.state": "Applying", "edgek8s.ring": "canary" });
     const plan = planned(spec(2), [live(1, 1, "tags.class='gateway'"), candidate]);
-    const declared = plan.releases.find((r) => r.id === candidate.name);
+    const declared = plan.releases.find((r) => r.id === candidate.id);
     assert.equal(declared?.setsTarget, false);
-    assert.equal(specOf(plan, candidate.name)?.targetCondition, "deviceId='line3-gw'");
+    assert.equal(specOf(plan, candidate.id)?.targetCondition, "deviceId='line3-gw'");
     const labels = (declared?.object["spec"] as { labels: Record<string, string> }).labels;
     assert.equal(labels["edgek8s.state"], undefined);
     assert.equal(labels["edgek8s.ring"], undefined);

@@ -99,15 +99,16 @@ describe("the Pulumi program under mocks: a local stack with tracks", async () =
   // The cluster after a rollout: gateway's release #1 superseded, #2 stable (the rollout's labels and
   // target), #3 rolled back; Pulumi's manifest is #2's content again, so nothing new is made.
   const old = (seq: number, state: string, target: string): LiveEdgeRelease => ({
-    name: `ek8s-gateway-00000000000${String(seq)}`,
+    id: `ek8s-gateway-00000000000${String(seq)}`,
     labels: labelsOf("gateway", `00000000000${String(seq)}`, seq, { "edgek8s.state": state }),
     targetCondition: target,
     priority: seq,
+    metrics: {},
     modulesContent: { $edgeAgent: { "properties.desired.modules.m": { seq } } },
   });
   const live: LiveEdgeRelease[] = [
     old(1, "Superseded", ""),
-    { ...old(2, "Stable", "tags.class='gateway' AND tags.site='x'"), name: gatewayId },
+    { ...old(2, "Stable", "tags.class='gateway' AND tags.site='x'"), id: gatewayId },
     old(3, "RolledBack", ""),
     old(4, "Superseded", ""),
   ];

@@ -78,6 +78,13 @@ describe("minimal control plane (etcd + kube-apiserver)", () => {
       writes.map((w) => [w.verb, w.user, w.namespace, w.code]),
       [["create", "edgek8s-admin", "team-b", 201]],
     );
+    // A server-side dry run stores nothing; a later call still holds the earlier writes, once each.
+    await core.createNamespacedConfigMap({ namespace: "team-b", dryRun: "All", body: { metadata: { name: "dry" } } });
+    const later = plane.writes().filter((w) => w.resource === "configmaps");
+    assert.deepEqual(
+      later.filter((w) => w.name === "audited" || w.name === "dry").map((w) => w.name),
+      ["audited"],
+    );
   });
 
   it("stops and restarts the API server, keeping the data in etcd", async () => {

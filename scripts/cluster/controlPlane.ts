@@ -1,10 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { type AuditEntry, AuditReader } from "./audit.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { type Pki, createClientCertificate, createPki } from "./pki.ts";
 import { FatalError, ManagedProcess, freePort, waitFor } from "./processes.ts";
@@ -50,17 +51,6 @@ export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
 export const SIMULATE_ANNOTATION = "edgek8s.io/simulate";
 const KWOK_STAGES = fileURLToPath(new URL("kwok-stages.yaml", import.meta.url));
 
-/** One audited write: who wrote what. */
-export interface AuditedWrite {
-  readonly verb: string;
-  readonly user: string;
-  readonly resource: string;
-  readonly namespace: string | undefined;
-  readonly name: string | undefined;
-  readonly subresource: string | undefined;
-  readonly code: number | undefined;
-}
-
 /**
  * A real Kubernetes control plane on loopback: etcd and kube-apiserver with generated certificates
  * and a service-account key; with `full`, also controller-manager, scheduler and kwok nodes.
@@ -74,6 +64,8 @@ export class ControlPlane {
   private readonly apiserver: ManagedProcess;
   private readonly temporary: boolean;
   readonly auditLogPath: string | undefined;
+  private readonly audit: AuditReader | undefined;
+  private readonly audited: AuditEntry[] = [];
   /** The real node, when the plane has one. */
   realNode: RealNode | undefined;
 
@@ -93,6 +85,7 @@ export class ControlPlane {
     this.apiserver = init.apiserver;
     this.temporary = init.temporary;
     this.auditLogPath = init.auditLogPath;
+    this.audit = init.auditLogPath === undefined ? undefined : new AuditReader(init.auditLogPath);
     this.kubeconfigPath = join(init.dir, "kubeconfig");
   }
 
@@ -132,35 +125,13 @@ export class ControlPlane {
     await waitForReady(this.server, this.pki.caCert, this.apiserver);
   }
 
-  /** Writes recorded in the audit log so far (requires `auditLog`); dry runs store nothing and are left out. */
-  writes(): AuditedWrite[] {
-    if (!this.auditLogPath || !existsSync(this.auditLogPath)) return [];
-    return (
-      readFileSync(this.auditLogPath, "utf8")
-        .split("\n")
-        .filter((line) => line !== "")
-        .map(
-          (line) =>
-            JSON.parse(line) as {
-              verb: string;
-              requestURI?: string;
-              user: { username: string };
-              objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
-              responseStatus?: { code?: number };
-            },
-        )
-        // A server-side dry run (the agent's preflight) stores nothing: it is not a write.
-        .filter((e) => !/[?&]dryRun=/.test(e.requestURI ?? ""))
-        .map((e) => ({
-          verb: e.verb,
-          user: e.user.username,
-          resource: e.objectRef?.resource ?? "",
-          namespace: e.objectRef?.namespace,
-          name: e.objectRef?.name,
-          subresource: e.objectRef?.subresource,
-          code: e.responseStatus?.code,
-        }))
-    );
+  /**
+   * Writes recorded in the audit log so far (requires `auditLog`); dry runs store nothing and are left
+   * out. Each call reads only what the log gained since the last one.
+   */
+  writes(): readonly AuditEntry[] {
+    if (this.audit) this.audited.push(...this.audit.read().filter((e) => !e.dryRun));
+    return this.audited;
   }
 
   /**

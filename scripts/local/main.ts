@@ -6,10 +6,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parse, stringify } from "yaml";
-import { KubeClient, type KubeObject, clusterConfigFromYaml } from "../../agent/src/kube/index.ts";
-import type { EdgeDeploymentStatus } from "../../agent/src/crd/edgeDeployment.ts";
-import { clusterRunning, clusterUp, defaultClusterDir, hasRealNode, kubeconfigOf } from "../cluster/localCluster.ts";
+import type { EdgeDeploymentSpec, EdgeDeploymentStatus } from "../../agent/src/crd/edgeDeployment.ts";
+import type { EdgeReleaseSpec, EdgeReleaseStatus } from "../../agent/src/crd/edgeRelease.ts";
+import { KubeClient, KubeError, type KubeObject, clusterConfigFromYaml } from "../../agent/src/kube/index.ts";
 import { RESOURCES } from "../../agent/src/kube/resources.ts";
+import { ROLLOUT_LABEL, releaseState } from "../../agent/src/rollout/labels.ts";
+import { clusterRunning, clusterUp, defaultClusterDir, hasRealNode, kubeconfigOf } from "../cluster/localCluster.ts";
 import { toolPath } from "../cluster/tools.ts";
 import { ROOT, configFile, ensureStack, forgetStack, runPulumi } from "./pulumi.ts";
 import { type DeviceRow, type ReleaseRow, formatReleases, formatTable, settled } from "./table.ts";
@@ -160,18 +162,11 @@ async function startAgent(): Promise<void> {
   );
 }
 
-type EdgeDeploymentObject = KubeObject & {
-  spec?: { deviceId?: string };
-  status?: EdgeDeploymentStatus;
-};
+type EdgeDeploymentObject = KubeObject & { spec?: Partial<EdgeDeploymentSpec>; status?: EdgeDeploymentStatus };
+type EdgeReleaseObject = KubeObject & { spec?: Partial<EdgeReleaseSpec>; status?: EdgeReleaseStatus };
 
 async function deviceRows(client: KubeClient): Promise<DeviceRow[]> {
-  const list = await client.list<EdgeDeploymentObject>({
-    apiVersion: "edgek8s.io/v1",
-    kind: "EdgeDeployment",
-    plural: "edgedeployments",
-    namespaced: true,
-  });
+  const list = await client.list<EdgeDeploymentObject>(RESOURCES.EdgeDeployment);
   return list.items.map((item) => ({
     deviceId: item.spec?.deviceId ?? item.metadata?.name ?? "?",
     namespace: item.metadata?.namespace ?? "",
@@ -184,27 +179,27 @@ async function deviceRows(client: KubeClient): Promise<DeviceRow[]> {
   }));
 }
 
-type EdgeReleaseObject = KubeObject & {
-  spec?: { track?: string; priority?: number; targetCondition?: string; labels?: Record<string, string> };
-  status?: { applied?: string[]; systemMetrics?: Record<string, number> };
-};
+/** The state the rollout reads from a release (agent `releaseState`), or its label as written when edgek8s knows no such state. */
+function stateOf(spec: Partial<EdgeReleaseSpec> | undefined): string {
+  const labels = spec?.labels ?? {};
+  try {
+    return releaseState(labels, spec?.targetCondition ?? "");
+  } catch {
+    return labels[ROLLOUT_LABEL.state] ?? "";
+  }
+}
 
 /** The stack's releases (local stacks with tracks); none when the EdgeRelease CRD is not installed. */
 async function releaseRows(client: KubeClient): Promise<ReleaseRow[]> {
-  const list = await client
-    .list<EdgeReleaseObject>({
-      apiVersion: "edgek8s.io/v1",
-      kind: "EdgeRelease",
-      plural: "edgereleases",
-      namespaced: false,
-    })
-    .catch(() => ({ items: [] as EdgeReleaseObject[] }));
+  const list = await client.list<EdgeReleaseObject>(RESOURCES.EdgeRelease).catch((error: unknown) => {
+    if (error instanceof KubeError && error.status === 404) return { items: [] };
+    throw error;
+  });
   return list.items.map((item) => ({
     name: item.metadata?.name ?? "",
     track: item.spec?.track ?? "",
     priority: item.spec?.priority ?? 0,
-    // A release Pulumi made carries no state until the rollout writes one (docs/stack.md).
-    state: item.spec?.labels?.["edgek8s.state"] ?? ((item.spec?.targetCondition ?? "") === "" ? "Staged" : "Stable"),
+    state: stateOf(item.spec),
     target: item.spec?.targetCondition ?? "",
     metrics: item.status?.systemMetrics ?? {},
     applied: item.status?.applied ?? [],
@@ -282,9 +277,7 @@ async function up(options: Options): Promise<void> {
 async function explainRealNode(): Promise<void> {
   const client = adminClient();
   try {
-    const list = await client.list<KubeObject & { spec?: { deviceId?: string }; status?: EdgeDeploymentStatus }>(
-      RESOURCES.EdgeDeployment,
-    );
+    const list = await client.list<EdgeDeploymentObject>(RESOURCES.EdgeDeployment);
     for (const item of list.items)
       for (const [id, m] of Object.entries(item.status?.modules ?? {}))
         if (m.runtimeStatus !== "running")

@@ -18,7 +18,21 @@ export function settled(rows: readonly DeviceRow[]): boolean {
   return rows.length > 0 && rows.every((r) => r.ready && r.modules.length > 0);
 }
 
+/** Rows as left-aligned columns two spaces apart, without trailing blanks. */
+function columns(lines: readonly (readonly string[])[]): string {
+  const widths = (lines[0] ?? []).map((_, c) => Math.max(...lines.map((l) => (l[c] ?? "").length)));
+  return lines
+    .map((l) =>
+      l
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
 export function formatTable(rows: readonly DeviceRow[]): string {
+  if (rows.length === 0) return "no EdgeDeployments in the cluster";
   const header = ["DEVICE", "NAMESPACE", "READY", "MODULE", "STATUS", "RESTARTS"];
   const lines: string[][] = [header];
   const sorted = [...rows].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
@@ -36,16 +50,7 @@ export function formatTable(rows: readonly DeviceRow[]): string {
       ]),
     );
   }
-  if (rows.length === 0) return "no EdgeDeployments in the cluster";
-  const widths = header.map((_, c) => Math.max(...lines.map((l) => (l[c] ?? "").length)));
-  return lines
-    .map((l) =>
-      l
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return columns(lines);
 }
 
 /** One EdgeRelease as `npm run local` prints it. */
@@ -93,13 +98,5 @@ export function formatReleases(rows: readonly ReleaseRow[]): string {
       r.applied.length === 0 ? "-" : r.applied.join(", "),
     ]),
   ];
-  const widths = header.map((_, c) => Math.max(...lines.map((l) => (l[c] ?? "").length)));
-  return lines
-    .map((l) =>
-      l
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return columns(lines);
 }

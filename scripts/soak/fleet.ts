@@ -3,6 +3,7 @@ import { parseDesired } from "../../agent/src/manifest/parse.ts";
 import { DEFAULT_TRANSLATION_DEFAULTS } from "../../agent/src/translate/context.ts";
 import { ANNOTATION } from "../../agent/src/translate/labels.ts";
 import { translate } from "../../agent/src/translate/translate.ts";
+import { manifest, userModule } from "../../agent/test/fixtures/manifests.ts";
 
 /**
  * One soak device: what its deployment manifest says at one moment. Every device has named volumes,
@@ -26,79 +27,33 @@ export interface DeviceModel {
 export const SCRATCH_CLAIM = "scratch";
 const REGISTRY = "registry.soak.example:5000";
 
-function module(image: string, createOptions: unknown, extra: Record<string, unknown> = {}) {
-  return {
-    version: "1.0",
-    type: "docker",
-    status: "running",
-    restartPolicy: "always",
-    settings: {
-      image,
-      createOptions: typeof createOptions === "string" ? createOptions : JSON.stringify(createOptions),
-    },
-    ...extra,
-  };
-}
-
-/** The IoT Edge deployment manifest of a device model. */
-export function deviceManifest(device: DeviceModel): Record<string, unknown> {
+/** The IoT Edge deployment manifest of a device model (`$edgeAgent` and `$edgeHub`, without `modulesContent`). */
+export function deviceManifest(device: DeviceModel) {
   const binds = (...volumes: string[]) => ({ HostConfig: { Binds: volumes } });
   const modules: Record<string, unknown> = {
-    alpha: module(`soak/alpha:1`, binds("shared:/shared", "alpha_data:/data"), { startupOrder: 2 }),
-    beta: module(`soak/beta:1`, device.invalid ? "{not json" : binds("shared:/shared"), {
+    alpha: userModule(`soak/alpha:1`, binds("shared:/shared", "alpha_data:/data"), { startupOrder: 2 }),
+    beta: userModule(`soak/beta:1`, device.invalid ? "{not json" : binds("shared:/shared"), {
       startupOrder: 1,
       env: { SOAK_REVISION: { value: String(device.revision) } },
     }),
-    gamma: module(`soak/gamma:1`, binds("gamma_data:/data"), { status: "stopped", startupOrder: 1 }),
-    delta: module(`${REGISTRY}/soak/delta:1`, { ExposedPorts: { "8080/tcp": {} } }),
+    gamma: userModule(`soak/gamma:1`, binds("gamma_data:/data"), { status: "stopped", startupOrder: 1 }),
+    delta: userModule(`${REGISTRY}/soak/delta:1`, { ExposedPorts: { "8080/tcp": {} } }),
   };
   if (device.withScratch)
-    modules["scratch"] = module("soak/scratch:1", {
+    modules["scratch"] = userModule("soak/scratch:1", {
       ...binds(`${SCRATCH_CLAIM}:/scratch`),
       "k8s-experimental": { pvcRetention: "Delete" },
     });
-  return {
-    $edgeAgent: {
-      "properties.desired": {
-        schemaVersion: "1.1",
-        runtime: {
-          type: "docker",
-          settings: {
-            minDockerVersion: "v1.25",
-            registryCredentials: {
-              soak: { address: REGISTRY, username: "soak", password: device.registryPassword },
-            },
-          },
-        },
-        systemModules: {
-          edgeAgent: {
-            type: "docker",
-            settings: { image: "mcr.microsoft.com/azureiotedge-agent:1.5", createOptions: "{}" },
-          },
-          edgeHub: {
-            type: "docker",
-            status: "running",
-            restartPolicy: "always",
-            settings: { image: "mcr.microsoft.com/azureiotedge-hub:1.5", createOptions: "{}" },
-          },
-        },
-        modules,
-      },
-    },
-    $edgeHub: {
-      "properties.desired": {
-        schemaVersion: "1.1",
-        routes: { upstream: "FROM /messages/* INTO $upstream" },
-        storeAndForwardConfiguration: { timeToLiveSecs: 7200 },
-      },
-    },
-  };
+  return manifest({
+    modules,
+    registryCredentials: { soak: { address: REGISTRY, username: "soak", password: device.registryPassword } },
+  }).modulesContent;
 }
 
 export const HUB_HOST_NAME = "soak-hub.azure-devices.net";
 
 export function edgeDeploymentOf(device: DeviceModel): KubeObject {
-  const manifest = deviceManifest(device);
+  const documents = deviceManifest(device);
   return {
     apiVersion: "edgek8s.io/v1",
     kind: "EdgeDeployment",
@@ -106,8 +61,8 @@ export function edgeDeploymentOf(device: DeviceModel): KubeObject {
     spec: {
       deviceId: device.id,
       hubHostName: HUB_HOST_NAME,
-      edgeAgent: (manifest["$edgeAgent"] as Record<string, unknown>)["properties.desired"],
-      edgeHub: (manifest["$edgeHub"] as Record<string, unknown>)["properties.desired"],
+      edgeAgent: documents.$edgeAgent["properties.desired"],
+      edgeHub: documents.$edgeHub["properties.desired"],
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { AuditEntry } from "./audit.ts";
+import type { AuditEntry } from "../cluster/audit.ts";
 import type { Desired } from "./fleet.ts";
 
 /** One spec the soak wrote for a device: from just before it was sent until the next one was acknowledged. */

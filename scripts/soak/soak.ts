@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startControlPlane } from "../cluster/controlPlane.ts";
 import { KubeClient } from "../../agent/src/kube/client.ts";
 import { clusterConfigFromFile } from "../../agent/src/kube/config.ts";
-import { AuditReader } from "./audit.ts";
+import { AuditReader } from "../cluster/audit.ts";
 import { grantAgentRights, serviceAccountKubeconfig, serviceAccountUser } from "./credentials.ts";
 import { FAULT_WEIGHTS, type FaultKind, inject } from "./faults.ts";
 import type { DeviceModel } from "./fleet.ts";

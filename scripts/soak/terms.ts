@@ -1,4 +1,4 @@
-import type { AuditEntry } from "./audit.ts";
+import type { AuditEntry } from "../cluster/audit.ts";
 
 export interface LeaseRef {
   readonly namespace: string;
