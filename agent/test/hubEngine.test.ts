@@ -180,4 +180,18 @@ describe("IoT Hub double: the deployment engine", () => {
     assert.ok((hubTwin("w2").desired["routes"] as Json)["extra"], "its content is merged all the same");
     assert.equal((await results("ek8s-routes-eeeeeeeeeeee")).systemMetrics?.results?.["appliedCount"], 0);
   });
+
+  it("gives a module twin whose identity appears later its part at the next run, leaving the other twins alone", async () => {
+    hub.addEdgeDevice("n1").twin.tags = { site: "north" };
+    const content = baseContent("sensor:3");
+    (content["modulesContent"] as Json)["sensor"] = { "properties.desired": { interval: 5 } };
+    await registry.addConfiguration(deployment("ek8s-north-ffffffffffff", "tags.site='north'", 1, content));
+    hub.engine.tick();
+    assert.match(JSON.stringify(agent("n1").desired), /sensor:3/);
+    const agentVersion = agent("n1").desired.$version;
+    await registry.addModule({ deviceId: "n1", moduleId: "sensor" });
+    hub.engine.tick(5);
+    assert.deepEqual(hub.moduleOf("n1", "sensor").twin.desired, { interval: 5, $version: 2 });
+    assert.equal(agent("n1").desired.$version, agentVersion, "$edgeAgent is not rewritten");
+  });
 });

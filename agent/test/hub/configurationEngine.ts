@@ -13,7 +13,11 @@
 //   - the module twins get the merged document as their whole desired properties, `$version` rises on
 //     every change, "even a rollback", and connected modules are notified with the whole document
 //     (device twins doc: "the same form of update … executed by the solution back end"); a module twin
-//     whose identity does not exist yet is left for a later run;
+//     whose identity does not exist yet is left for a later run, which gives it its part of the same
+//     deployments once the identity exists (the edge agent creates user module identities after it
+//     reads `$edgeAgent`, Azure/iotedge ModuleIdentityLifecycleManager.cs, and targeting "is
+//     continuously evaluated", module-deployment-monitoring.md), without rewriting the twins that
+//     already have theirs;
 //   - `configurations.<id>.status` on `$edgeAgent`: Applied when merged in, Targeted when matched but
 //     outranked (Azure/iotedge doc/reported_states_during_deployment.md), and a layer without
 //     `$edgeAgent` content shows Targeted, not Applied (how-to-deploy-cli-at-scale.md; Azure/iotedge#5023);
@@ -73,8 +77,11 @@ export class ConfigurationEngine {
   private readonly advanceIndex: () => void;
   private ticks = 0;
   private due = false;
-  /** Per device, the deployments (in merge order) whose content its module twins were last given. */
-  private readonly applied = new Map<string, string>();
+  /**
+   * Per device, the deployments (in merge order) whose content its module twins were last given, and
+   * the module twins that existed to be given it.
+   */
+  private readonly applied = new Map<string, { readonly ids: string; readonly modules: readonly string[] }>();
   /** Evaluations run so far. */
   evaluations = 0;
   /** Documents the hub could not write (a merged document over a twin limit), with why. */
@@ -129,14 +136,30 @@ export class ConfigurationEngine {
     if (Object.keys(statuses).length > 0) agent.twin.configurations = statuses;
     else Reflect.deleteProperty(agent.twin, "configurations");
     if (resolution.applied.length === 0) return;
-    const signature = canonicalJson(resolution.applied);
+    const ids = canonicalJson(resolution.applied);
+    const present = Object.keys(resolution.desired).filter((m) => device.modules.has(m));
     const before = this.applied.get(device.deviceId);
-    if (before === signature) return;
-    this.applied.set(device.deviceId, signature);
-    if (before !== undefined && this.keepsUntargetedLayer(JSON.parse(before) as string[], resolution.applied)) return;
-    for (const [moduleId, desired] of Object.entries(resolution.desired)) {
+    this.applied.set(device.deviceId, { ids, modules: present });
+    if (before?.ids === ids) {
+      // Same deployments: only module twins whose identity appeared since get their part.
+      this.write(
+        device,
+        resolution.desired,
+        present.filter((m) => !before.modules.includes(m)),
+      );
+      return;
+    }
+    if (before !== undefined && this.keepsUntargetedLayer(JSON.parse(before.ids) as string[], resolution.applied))
+      return;
+    this.write(device, resolution.desired, present);
+  }
+
+  private write(device: DeviceRecord, merged: Readonly<Record<string, JsonValue>>, moduleIds: readonly string[]): void {
+    for (const moduleId of moduleIds) {
       const module = device.modules.get(moduleId);
-      if (!module || canonicalJson(withoutVersion(module.twin.desired)) === canonicalJson(desired)) continue;
+      const desired = merged[moduleId] as Record<string, unknown>;
+      if (!module || canonicalJson(withoutVersion(module.twin.desired)) === canonicalJson(desired as JsonValue))
+        continue;
       try {
         this.hub.writeDesired(device.deviceId, moduleId, desired, { replace: true });
       } catch (error) {
