@@ -58,6 +58,13 @@ export function edgeRelease(name: string, priority: number, image: string, targe
   };
 }
 
+/**
+ * The lease of a driver that stopped without releasing it: long enough that a second driver started
+ * right after a kill still finds it held on a loaded machine (starting a driver — Node, the Automation
+ * API, the first list — takes seconds there), short enough for the test to wait it out.
+ */
+export const LEASE_SECONDS = 15;
+
 /** The stack config the command reads: a local hub, one track, two rings with short gates. */
 export function stackConfig(kubeconfig: string): Record<string, unknown> {
   return {
@@ -78,7 +85,7 @@ export function stackConfig(kubeconfig: string): Record<string, unknown> {
         maxUnreachablePercent: 50,
       },
       pollInterval: "250ms",
-      lease: "3s",
+      lease: `${String(LEASE_SECONDS)}s`,
     },
   };
 }

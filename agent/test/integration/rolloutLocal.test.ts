@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Fleet, TRACK_TARGET, ns } from "./rolloutFleet.ts";
+import { Fleet, LEASE_SECONDS, TRACK_TARGET, ns } from "./rolloutFleet.ts";
 import { crashModulePod, waitFor } from "./harness.ts";
 import { EXIT } from "../../src/rollout/stateMachine.ts";
 
@@ -87,11 +87,18 @@ describe("edgek8s rollout on a local stack: control plane, kwok, per-device agen
     const bakingSince = (await fleet.release(R4))?.spec?.labels?.["edgek8s.since"];
     first.kill();
     assert.equal(await first.exit(), null);
-    // The killed driver's lease keeps others out until it expires (stack config: 3 s): exit 6.
+    // The killed driver's lease keeps others out until it expires (LEASE_SECONDS after its last
+    // renewal, as stored on the release): exit 6.
     const early = fleet.spawnDriver();
     assert.equal(await early.exit(), EXIT.preflight, early.stderr);
     assert.match(JSON.stringify(early.events), /is driven by/);
-    await new Promise((r) => setTimeout(r, 3500));
+    const renewed = (await fleet.release(R4))?.metadata?.annotations?.["edgek8s.io/rollout-renewed"];
+    assert.ok(renewed !== undefined, "the killed driver's lease is on the release");
+    await waitFor(
+      "the killed driver's lease to expire",
+      () => Promise.resolve(Date.now() > Date.parse(renewed) + LEASE_SECONDS * 1000 + 500),
+      LEASE_SECONDS * 1000 + 5_000,
+    );
     const resumedAt = Date.now();
     const second = fleet.spawnDriver();
     assert.equal(await second.exit(), EXIT.done, second.stderr);
