@@ -53,6 +53,7 @@ export class ReleaseEngine {
   private readonly edgeDeployments: Informer<EdgeDeploymentObject>;
   private readonly abort = new AbortController();
   private trigger: Trigger | undefined;
+  private evaluationCount = 0;
   private ticker: NodeJS.Timeout | undefined;
   /** Specs this engine wrote, until the watch cache shows them (a newer generation of the same object). */
   private readonly writtenSpecs = new Map<string, EdgeDeploymentObject>();
@@ -113,6 +114,11 @@ export class ReleaseEngine {
     });
   }
 
+  /** How many evaluations have run since start (each one of every release against every device). */
+  get evaluations(): number {
+    return this.evaluationCount;
+  }
+
   /** Resolves when no evaluation is waiting or running. */
   async idle(): Promise<void> {
     await this.trigger?.whenIdle();
@@ -126,6 +132,7 @@ export class ReleaseEngine {
 
   /** One evaluation of every release against every device; true when every write succeeded. */
   private async evaluate(): Promise<boolean> {
+    this.evaluationCount++;
     const releaseObjects = [...this.releases.store.values()];
     const releases: Release[] = [];
     const contentErrors = new Map<string, string>();

@@ -345,7 +345,8 @@ describe("release engine against a real API server, with the chart's RBAC", () =
         { apiVersion: "v1", kind: "Namespace", metadata: { name: ns("own-1"), labels: { touch: String(i) } } },
         "someone-else",
       );
-      await new Promise((r) => setTimeout(r, 200));
+      const evaluated = engine.evaluations;
+      await waitFor("the engine evaluating the touch", () => Promise.resolve(engine.evaluations > evaluated), 15_000);
       await engine.idle();
     }
     await settled();
