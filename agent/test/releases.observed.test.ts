@@ -48,6 +48,17 @@ describe("release engine: reading the cluster", () => {
     assert.match(parsed.problem, /^spec\.modulesContent\.\$edgeAgent: must be an object of twin paths$/);
   });
 
+  it("a spec field of the wrong type, or no spec, is a problem naming the field", () => {
+    const spec = { track: "t", layer: false, priority: 1, targetCondition: "", modulesContent: {} };
+    const problem = (value: unknown) =>
+      (releaseFromObject({ metadata: { name: "r" }, spec: value }) as { problem: string }).problem;
+    assert.equal(problem(undefined), "spec: must be an object");
+    assert.equal(problem({ ...spec, priority: 1.5 }), "spec.priority: must be an integer");
+    assert.equal(problem({ ...spec, layer: "false" }), "spec.layer: must be a boolean");
+    assert.equal(problem({ ...spec, track: undefined }), "spec.track: must be a string");
+    assert.equal(problem({ ...spec, modulesContent: [] }), "spec.modulesContent: must be an object of module twins");
+  });
+
   it("tags come from the namespace annotation; none is {}; anything but a JSON object is a problem", () => {
     assert.deepEqual(tagsFromNamespace(namespace()), { tags: {} });
     assert.deepEqual(tagsFromNamespace(namespace('{"site":"west","edgek8s":{"bucket":7}}')), {

@@ -1,9 +1,9 @@
-import { z } from "zod";
 import type { Device, Release } from "./engine.ts";
 import { type JsonValue, isJsonObject } from "./evaluate.ts";
 import type { EdgeDeploymentStatus } from "../crd/edgeDeployment.ts";
 import type { EdgeReleaseStatus } from "../crd/edgeRelease.ts";
 import type { KubeObject } from "../kube/objects.ts";
+import { isRecord } from "../manifest/shape/read.ts";
 
 /**
  * What the release engine reads from the cluster, narrowed into the pure engine's inputs: EdgeReleases
@@ -20,14 +20,29 @@ export type EdgeDeploymentObject = KubeObject & {
   status?: EdgeDeploymentStatus;
 };
 
-const twinContent = z.record(z.string(), z.unknown(), { error: "must be an object of twin paths" });
-const releaseSpec = z.object({
-  track: z.string(),
-  layer: z.boolean(),
-  priority: z.number().int(),
-  targetCondition: z.string(),
-  modulesContent: z.record(z.string(), twinContent),
-});
+type ReleaseSpec = Pick<Release, "priority" | "targetCondition" | "layer" | "modulesContent">;
+
+/** Each field of an EdgeRelease's spec the engine needs, with the check the field must pass. */
+const SPEC_FIELDS = {
+  track: (v: unknown) => (typeof v === "string" ? undefined : "must be a string"),
+  layer: (v: unknown) => (typeof v === "boolean" ? undefined : "must be a boolean"),
+  priority: (v: unknown) => (Number.isInteger(v) ? undefined : "must be an integer"),
+  targetCondition: (v: unknown) => (typeof v === "string" ? undefined : "must be a string"),
+  modulesContent: (v: unknown) => (isRecord(v) ? undefined : "must be an object of module twins"),
+} as const;
+
+/** The spec's fields checked in order, then every module twin: the first problem, with its path. */
+function readReleaseSpec(spec: unknown): { spec: ReleaseSpec } | { problem: string } {
+  if (!isRecord(spec)) return { problem: "spec: must be an object" };
+  for (const [field, check] of Object.entries(SPEC_FIELDS)) {
+    const problem = check(spec[field]);
+    if (problem !== undefined) return { problem: `spec.${field}: ${problem}` };
+  }
+  for (const [module, twin] of Object.entries(spec.modulesContent as Record<string, unknown>))
+    if (!isRecord(twin)) return { problem: `spec.modulesContent.${module}: must be an object of twin paths` };
+  // Read from JSON by the API server, so JSON values.
+  return { spec: spec as unknown as ReleaseSpec };
+}
 
 function toIso(value: string | Date | undefined): string {
   if (value === undefined) return "";
@@ -39,12 +54,9 @@ function toIso(value: string | Date | undefined): string {
  * content; content whose twins are not objects is refused here (IoT Hub refuses it at creation).
  */
 export function releaseFromObject(object: EdgeReleaseObject): { release: Release } | { problem: string } {
-  const parsed = releaseSpec.safeParse(object.spec);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return { problem: `spec.${issue.path.map(String).join(".")}: ${issue.message}` };
-  }
-  const { priority, targetCondition, layer, modulesContent } = parsed.data;
+  const parsed = readReleaseSpec(object.spec);
+  if ("problem" in parsed) return parsed;
+  const { priority, targetCondition, layer, modulesContent } = parsed.spec;
   return {
     release: {
       id: object.metadata?.name ?? "",
@@ -52,8 +64,7 @@ export function releaseFromObject(object: EdgeReleaseObject): { release: Release
       createdTimeUtc: toIso(object.metadata?.creationTimestamp),
       layer,
       targetCondition,
-      // Read from JSON by the API server, so JSON values.
-      modulesContent: modulesContent as Release["modulesContent"],
+      modulesContent,
     },
   };
 }
