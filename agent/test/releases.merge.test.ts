@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { type Configuration, isLayeredContent, resolveDevice } from "../src/releases/merge.ts";
+import { canonicalJson } from "../src/runtime/canonical.ts";
 import {
-  canonicalJson,
   configurationIdProblem,
   contentHash12,
   deviceBucket,

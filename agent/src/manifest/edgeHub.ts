@@ -5,6 +5,7 @@ import { checkRoute } from "./routes.ts";
 import { edgeHubMinor } from "./schema.ts";
 import { isRecord, read } from "./shape/read.ts";
 import { t } from "./shape/shape.ts";
+import { compareText } from "../runtime/canonical.ts";
 
 /**
  * `$edgeHub` desired properties, as edgeHub reads them (edge-hub/core/src/Microsoft.Azure.Devices.Edge.Hub.Core/
@@ -92,7 +93,7 @@ export function readEdgeHub(doc: unknown, base: JsonPath, found: Findings): Edge
   if (found.issues.length > before) return undefined;
   return {
     schemaVersion,
-    routes: routes.sort((a, b) => a.name.localeCompare(b.name)),
+    routes: routes.sort((a, b) => compareText(a.name, b.name)),
     storeAndForwardTimeToLiveSecs: hub.storeAndForwardConfiguration?.timeToLiveSecs,
   };
 }

@@ -1,7 +1,7 @@
 import type { Findings } from "./createOptions.ts";
 import { issue, warning } from "./issues.ts";
 import type { ModuleSpec } from "./model.ts";
-import { contentKey } from "./shape/contentKey.ts";
+import { canonicalJson } from "../runtime/canonical.ts";
 import { k8sName } from "../naming/k8sName.ts";
 
 /** The Service that publishes a module's PortBindings outside the device (its own name serves inside). */
@@ -118,10 +118,10 @@ function checkClaims(modules: readonly ModuleSpec[], found: Findings): void {
         continue;
       }
       const earlier = specs.get(source);
-      if (earlier && earlier.key !== contentKey(spec)) {
+      if (earlier && earlier.key !== canonicalJson(spec)) {
         found.issues.push(issue(at, `differs from the claim settings "${earlier.module}" gives volume "${source}"`));
       }
-      specs.set(source, { key: contentKey(spec), module: module.id });
+      specs.set(source, { key: canonicalJson(spec), module: module.id });
     }
   }
 }

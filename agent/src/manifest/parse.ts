@@ -8,6 +8,7 @@ import { checkModules } from "./moduleChecks.ts";
 import { edgeAgentSchemaProblem, edgeHubSchemaProblem } from "./schema.ts";
 import { isRecord, read } from "./shape/read.ts";
 import { t } from "./shape/shape.ts";
+import { compareText } from "../runtime/canonical.ts";
 
 export type { ParseOptions } from "./moduleSpec.ts";
 
@@ -157,7 +158,7 @@ export function parseDesired(docs: DesiredDocuments, options: ParseOptions = {})
       schemaVersion: agent.schemaVersion ?? "",
       edgeAgentImage: edgeAgentImage(system?.edgeAgent),
       registryCredentials,
-      modules: modules.sort((a, b) => a.k8sName.localeCompare(b.k8sName)),
+      modules: modules.sort((a, b) => compareText(a.k8sName, b.k8sName)),
       edgeHub,
     },
     warnings: found.warnings,
@@ -244,5 +245,5 @@ function buildRegistryCredentials(
     hosts.set(host, name);
     credentials.push({ name, address: host, username: value.username ?? "", password: value.password ?? "" });
   }
-  return credentials.sort((a, b) => a.name.localeCompare(b.name));
+  return credentials.sort((a, b) => compareText(a.name, b.name));
 }

@@ -1,22 +1,12 @@
 import { createHash } from "node:crypto";
 import type { KubeObject } from "../kube/objects.ts";
+import { canonicalJson } from "../runtime/canonical.ts";
 
 /** Annotation holding a hash of what the agent last applied, so a resync with nothing changed writes nothing. */
 export const APPLIED_HASH = "edgek8s.io/applied-hash";
 
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
 export function contentHash(object: unknown): string {
-  return createHash("sha256").update(stableJson(object)).digest("hex").slice(0, 20);
+  return createHash("sha256").update(canonicalJson(object)).digest("hex").slice(0, 20);
 }
 
 /** The applied-hash an object gets when applied (computed over the object without the annotation). */

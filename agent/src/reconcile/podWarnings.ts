@@ -4,6 +4,7 @@ import type { KubeObject } from "../kube/objects.ts";
 import { RESOURCES } from "../kube/resources.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { PodWarning } from "../status/moduleStatus.ts";
+import { compareText } from "../runtime/canonical.ts";
 
 type EventObject = KubeObject & {
   reason?: string;
@@ -38,7 +39,7 @@ export async function readPodWarnings(
           namespace,
           fieldSelector: `involvedObject.uid=${uid},type=Warning`,
         });
-        const latest = items.sort((a, b) => when(a).localeCompare(when(b))).at(-1);
+        const latest = items.sort((a, b) => compareText(when(a), when(b))).at(-1);
         if (latest) warnings.set(uid, { reason: latest.reason ?? "Warning", message: latest.message ?? "" });
       } catch (error) {
         log.debug("could not read pod events", {

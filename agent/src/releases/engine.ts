@@ -1,7 +1,8 @@
 import { type Expr, parseCondition } from "./condition.ts";
 import { type JsonValue, matches } from "./evaluate.ts";
 import { type Configuration, resolveDevice } from "./merge.ts";
-import { canonicalJson } from "./naming.ts";
+import { canonicalJson } from "../runtime/canonical.ts";
+import { compareText } from "../runtime/canonical.ts";
 
 /**
  * The release engine's pure core: IoT Hub's deployment engine for a local stack. Given every release
@@ -97,7 +98,7 @@ export function planReleases(releases: readonly Release[], devices: readonly Dev
   const outcome = new Map(releases.map((r) => [r.id, { applied: [] as string[], targeted: [] as string[] }]));
   const updates: DeviceUpdate[] = [];
   const resolved = new Map<string, Resolved>();
-  for (const device of [...devices].sort((a, b) => a.deviceId.localeCompare(b.deviceId))) {
+  for (const device of [...devices].sort((a, b) => compareText(a.deviceId, b.deviceId))) {
     const twin = deviceTwin(device);
     const targeting = releases.filter((r) => {
       const condition = conditions.get(r.id);

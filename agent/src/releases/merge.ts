@@ -1,4 +1,5 @@
 import type { JsonValue } from "./evaluate.ts";
+import { compareText } from "../runtime/canonical.ts";
 
 /**
  * What IoT Hub's deployment engine sends one device: the highest-priority standard (base) deployment
@@ -45,7 +46,7 @@ export function isLayeredContent(content: ModulesContent): boolean {
 }
 
 function byPrecedence(a: Configuration, b: Configuration): number {
-  return a.priority - b.priority || a.createdTimeUtc.localeCompare(b.createdTimeUtc) || a.id.localeCompare(b.id);
+  return a.priority - b.priority || compareText(a.createdTimeUtc, b.createdTimeUtc) || compareText(a.id, b.id);
 }
 
 function clone(value: JsonValue): JsonValue {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { JsonValue } from "./evaluate.ts";
+import { canonicalJson } from "../runtime/canonical.ts";
 
 /**
  * Names and labels of releases (IoT Hub configurations), with IoT Hub's own rules:
@@ -13,17 +14,6 @@ import type { JsonValue } from "./evaluate.ts";
 export const TRACK_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 const CONFIGURATION_ID = /^[a-z0-9\-+%_*!']{1,128}$/;
 const LABEL = /^[A-Za-z0-9\-:.+%_#*?!(),=@;']{1,128}$/;
-
-/** JSON with object keys sorted at every level: one text per content, whatever the key order. */
-export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${(value as readonly JsonValue[]).map(canonicalJson).join(",")}]`;
-  const object = value as { readonly [key: string]: JsonValue };
-  const entries = Object.keys(object)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key]!)}`);
-  return `{${entries.join(",")}}`;
-}
 
 /** First 12 hex digits of the SHA-256 of the canonical content. */
 export function contentHash12(content: JsonValue): string {

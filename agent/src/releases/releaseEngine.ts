@@ -1,6 +1,5 @@
 import { type DeviceUpdate, planReleases, type Release } from "./engine.ts";
-import { canonicalJson } from "./naming.ts";
-import type { JsonValue } from "./evaluate.ts";
+import { canonicalJson } from "../runtime/canonical.ts";
 import {
   type EdgeDeploymentObject,
   type EdgeReleaseObject,
@@ -280,5 +279,5 @@ export class ReleaseEngine {
 }
 
 function canonical(status: EdgeReleaseStatus): string {
-  return canonicalJson(status as unknown as JsonValue);
+  return canonicalJson(status);
 }

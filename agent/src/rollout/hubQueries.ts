@@ -1,5 +1,4 @@
-import { canonicalJson } from "../releases/naming.ts";
-import type { JsonValue } from "../releases/evaluate.ts";
+import { canonicalJson } from "../runtime/canonical.ts";
 import type { DeviceReport } from "./classify.ts";
 import type { Gates } from "./plan.ts";
 
@@ -113,7 +112,7 @@ export function stillCarriesLayer(twin: unknown, candidate: unknown, stable: unk
     let current: unknown = desired;
     for (const segment of path.slice(LAYER_PATH.length).split(".")) current = object(current)[segment];
     if (current === undefined) return false;
-    const same = (a: unknown, b: unknown) => canonicalJson(a as JsonValue) === canonicalJson(b as JsonValue);
+    const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
     return same(current, value) && !(path in stableLayer && same(stableLayer[path], value));
   });
 }

@@ -1,4 +1,4 @@
-import { canonicalJson } from "../releases/naming.ts";
+import { canonicalJson } from "../runtime/canonical.ts";
 import { type Labels, type Lease, type ReleaseState, STATIC_LABEL, releaseState } from "./labels.ts";
 
 /**

@@ -1,6 +1,7 @@
 import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { ModuleStatus, RuntimeStatus } from "../crd/edgeDeployment.ts";
 import type { TranslatedModule } from "../translate/translate.ts";
+import { compareText } from "../runtime/canonical.ts";
 
 // The API server gives `null` for a time a status left unset (kwok renders one; so may any client).
 type Time = string | Date | undefined | null;
@@ -48,7 +49,7 @@ function currentPod(pods: readonly V1Pod[], deployment: V1Deployment | undefined
   const current = live.filter((p) => fromCurrentTemplate(p, deployment));
   const candidates = current.length > 0 ? current : live.length > 0 ? live : [...pods];
   return candidates.sort((a, b) =>
-    (iso(b.metadata?.creationTimestamp) ?? "").localeCompare(iso(a.metadata?.creationTimestamp) ?? ""),
+    compareText(iso(b.metadata?.creationTimestamp) ?? "", iso(a.metadata?.creationTimestamp) ?? ""),
   )[0];
 }
 

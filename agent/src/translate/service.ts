@@ -4,6 +4,7 @@ import { objectMeta, moduleSelector } from "./labels.ts";
 import type { Warnings } from "./warnings.ts";
 import { networkAliases, publishedServiceName } from "../manifest/moduleChecks.ts";
 import type { ModuleSpec } from "../manifest/model.ts";
+import { compareText } from "../runtime/canonical.ts";
 
 function portName(protocol: string, port: number): string {
   return `${protocol.toLowerCase()}-${port}`;
@@ -23,7 +24,7 @@ export function publishedPortNames(): string[] {
 }
 
 type PortKey = { readonly port: number; readonly protocol: string };
-const byPort = (a: PortKey, b: PortKey) => a.port - b.port || a.protocol.localeCompare(b.protocol);
+const byPort = (a: PortKey, b: PortKey) => a.port - b.port || compareText(a.protocol, b.protocol);
 
 /** The distinct container ports a module's PortBindings publish, in port order. */
 function publishedContainerPorts(module: ModuleSpec): PortKey[] {
@@ -143,7 +144,7 @@ export function publishedService(
       type,
       selector: moduleSelector(ctx, module.k8sName),
       ports: [...ports.values()].sort(
-        (a, b) => a.port - b.port || String(a.protocol).localeCompare(String(b.protocol)),
+        (a, b) => a.port - b.port || compareText(String(a.protocol), String(b.protocol)),
       ),
       ...(loadBalancerIP && type === "LoadBalancer" ? { loadBalancerIP } : {}),
     },

@@ -15,6 +15,7 @@ import { type PodVolumes, persistentVolumeClaims, podVolumes } from "./volumes.t
 import { Warnings } from "./warnings.ts";
 import type { ManifestWarning } from "../manifest/issues.ts";
 import type { DeploymentManifest, ModuleSpec } from "../manifest/model.ts";
+import { compareText } from "../runtime/canonical.ts";
 
 export type ManagedObject =
   | Managed<V1Secret>
@@ -93,7 +94,7 @@ function byKindThenName(a: ManagedObject, b: ManagedObject): number {
   const kind =
     KIND_ORDER.indexOf(a.kind as (typeof KIND_ORDER)[number]) -
     KIND_ORDER.indexOf(b.kind as (typeof KIND_ORDER)[number]);
-  return kind !== 0 ? kind : a.metadata.name.localeCompare(b.metadata.name);
+  return kind !== 0 ? kind : compareText(a.metadata.name, b.metadata.name);
 }
 
 /**

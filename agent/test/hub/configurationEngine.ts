@@ -29,7 +29,7 @@
 import { type Expr, parseCondition } from "../../src/releases/condition.ts";
 import { type JsonValue, isJsonObject, matches } from "../../src/releases/evaluate.ts";
 import { type Configuration, type ModulesContent, isLayeredContent, resolveDevice } from "../../src/releases/merge.ts";
-import { canonicalJson } from "../../src/releases/naming.ts";
+import { canonicalJson } from "../../src/runtime/canonical.ts";
 import { systemMetricQueries } from "./configurations.ts";
 import type { HubState } from "./hubState.ts";
 import type { ConfigurationRecord, DeviceRecord } from "./records.ts";

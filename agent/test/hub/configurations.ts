@@ -21,7 +21,8 @@
 //     (with their sources); "up to five" custom metrics (iot-hub-automatic-device-management.md, 2018).
 import { targetConditionProblem } from "../../src/releases/condition.ts";
 import type { JsonValue } from "../../src/releases/evaluate.ts";
-import { canonicalJson, configurationIdProblem, labelProblem } from "../../src/releases/naming.ts";
+import { configurationIdProblem, labelProblem } from "../../src/releases/naming.ts";
+import { canonicalJson } from "../../src/runtime/canonical.ts";
 import { HttpError, type HubState, type Operation, type OperationRequest, type Reply } from "./hubState.ts";
 import { type ConfigurationRecord, newCreatedTime, newEtag } from "./records.ts";
 import type { HubSettings } from "./settings.ts";

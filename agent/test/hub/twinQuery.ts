@@ -12,7 +12,7 @@
 // language derives from [gk; not stated by the IoT Hub docs].
 import { type Expr, parseCondition } from "../../src/releases/condition.ts";
 import { type JsonValue, evaluateExpr, matches, resolvePath } from "../../src/releases/evaluate.ts";
-import { canonicalJson } from "../../src/releases/naming.ts";
+import { canonicalJson } from "../../src/runtime/canonical.ts";
 
 export type TwinDocument = { readonly [key: string]: JsonValue };
 export type Collection = "devices" | "devices.modules";
