@@ -44,6 +44,18 @@ describe("the agent bundle", () => {
       assert.deepEqual(edgek8s(bundle, args), edgek8s(sources, args));
     });
 
+  it("loads Node's own modules by require, not the dozens an ES import of node:http pulls in", () => {
+    // An ES import of a built-in reads all its exports, and the lazy ones load modules of their own
+    // (fetch's undici, http2, zlib): about 13 MB of the agent's resident memory (agent/scripts/build.ts).
+    const report = `data:text/javascript,process.on("exit", () => process.stderr.write("\\nLOADED " + process.moduleLoadList.join(",")))`;
+    const run = spawnSync(process.execPath, ["--import", report, bundle, "agent", "--help"], { encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    const loaded = /LOADED (.*)/.exec(run.stderr)?.[1]?.split(",") ?? [];
+    assert.ok(loaded.includes("NativeModule http"), "the agent loads node:http");
+    for (const heavy of ["internal/deps/undici/undici", "http2", "zlib"])
+      assert.ok(!loaded.includes(`NativeModule ${heavy}`), `${heavy} loaded`);
+  });
+
   it("loads the IoT Hub SDKs only in chunks of their own (hub mode)", () => {
     const chunks = readdirSync(join(dir, "chunks"));
     assert.ok(
