@@ -1,13 +1,7 @@
-import type { ModulesContent } from "@edgek8s/agent";
+import { type ModulesContent, isRolloutLabel } from "@edgek8s/agent";
 import { RESOURCES } from "@edgek8s/agent/kube";
 import type { ObjectSpec } from "./namespace.ts";
-import {
-  type LiveRelease,
-  ROLLOUT_LABELS,
-  type TrackSpec,
-  foreignProblem,
-  planTrack,
-} from "./providers/edgeTrackPlan.ts";
+import { type LiveRelease, type TrackSpec, foreignProblem, planTrack } from "./providers/edgeTrackPlan.ts";
 
 /**
  * Local mode (`hub.mode: none`): a track's releases as EdgeRelease objects, planned by the same pure
@@ -51,7 +45,7 @@ export interface LocalTrackPlan {
 }
 
 function staticLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).filter(([key]) => !ROLLOUT_LABELS.includes(key)));
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => !isRolloutLabel(key)));
 }
 
 function releaseObject(
