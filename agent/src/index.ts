@@ -32,3 +32,4 @@ export { type LimitsProblem, deviceTags, limitsProblems } from "./releases/limit
 export { type RolloutPlan, parseRolloutPlan } from "./rollout/plan.ts";
 export { ROLLOUT_LABEL, STATIC_LABEL, isRolloutLabel, recordedState } from "./rollout/labels.ts";
 export { TAGS_ANNOTATION } from "./releases/observed.ts";
+export { isRecord } from "./manifest/shape/read.ts";
