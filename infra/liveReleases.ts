@@ -1,9 +1,7 @@
 import { dirname } from "node:path";
 import type { ModulesContent } from "@edgek8s/agent";
-import { KubeClient, KubeError, type KubeObject, clusterConfigFromYaml } from "@edgek8s/agent/kube";
+import { KubeClient, KubeError, type KubeObject, RESOURCES, clusterConfigFromYaml } from "@edgek8s/agent/kube";
 import type { LiveEdgeRelease } from "./localReleases.ts";
-
-const EDGE_RELEASES = { apiVersion: "edgek8s.io/v1", kind: "EdgeRelease", plural: "edgereleases", namespaced: false };
 
 type EdgeReleaseObject = KubeObject & {
   spec?: {
@@ -27,7 +25,7 @@ export async function readLiveReleases(
 ): Promise<LiveEdgeRelease[]> {
   const client = new KubeClient(clusterConfigFromYaml(kubeconfig, dirname(kubeconfigPath), context));
   try {
-    const { items } = await client.list<EdgeReleaseObject>(EDGE_RELEASES);
+    const { items } = await client.list<EdgeReleaseObject>(RESOURCES.EdgeRelease);
     return items.map((item) => ({
       id: item.metadata?.name ?? "",
       labels: item.spec?.labels ?? {},

@@ -1,12 +1,7 @@
-import type { ModulesContent } from "@edgek8s/agent";
+import { type ModulesContent, isRolloutLabel } from "@edgek8s/agent";
+import { RESOURCES } from "@edgek8s/agent/kube";
 import type { ObjectSpec } from "./namespace.ts";
-import {
-  type LiveRelease,
-  ROLLOUT_LABELS,
-  type TrackSpec,
-  foreignProblem,
-  planTrack,
-} from "./providers/edgeTrackPlan.ts";
+import { type LiveRelease, type TrackSpec, foreignProblem, planTrack } from "./providers/edgeTrackPlan.ts";
 
 /**
  * Local mode (`hub.mode: none`): a track's releases as EdgeRelease objects, planned by the same pure
@@ -49,10 +44,8 @@ export interface LocalTrackPlan {
   readonly candidateId: string;
 }
 
-export const EDGE_RELEASE_API_VERSION = "edgek8s.io/v1";
-
 function staticLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).filter(([key]) => !ROLLOUT_LABELS.includes(key)));
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => !isRolloutLabel(key)));
 }
 
 function releaseObject(
@@ -61,8 +54,8 @@ function releaseObject(
   fields: { priority: number; targetCondition: string; labels: Record<string, string>; content: ModulesContent },
 ): ObjectSpec {
   return {
-    apiVersion: EDGE_RELEASE_API_VERSION,
-    kind: "EdgeRelease",
+    apiVersion: RESOURCES.EdgeRelease.apiVersion,
+    kind: RESOURCES.EdgeRelease.kind,
     metadata: {
       name: id,
       labels: { "app.kubernetes.io/part-of": "edgek8s", "edgek8s.io/track": spec.track },
@@ -87,7 +80,7 @@ export function planLocalTrack(
   spec: TrackSpec,
   live: readonly LiveEdgeRelease[],
 ): { ok: true; plan: LocalTrackPlan } | { ok: false; problem: string } {
-  const foreign = foreignProblem(spec, live, { kind: "EdgeRelease", place: "the cluster" });
+  const foreign = foreignProblem(spec, live, { kind: RESOURCES.EdgeRelease.kind, place: "the cluster" });
   if (foreign !== undefined) return { ok: false, problem: foreign };
   const plan = planTrack(spec, live);
   const byId = new Map(live.map((r) => [r.id, r]));

@@ -2,6 +2,7 @@ import {
   type EdgeDeploymentSpec,
   type ModulesContent,
   formatIssue,
+  isRecord,
   locateDesiredDocuments,
   parseManifest,
 } from "@edgek8s/agent";
@@ -72,10 +73,6 @@ export function loadManifests(
   return issues.length > 0 ? { ok: false, issues } : { ok: true, manifests };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /**
  * Each track's `modulesContent`, read from its manifest at preview: a base track's manifest is
  * validated as a device's is (it must run on its own); a layer's holds dot paths on top of a base,
@@ -94,9 +91,9 @@ export function loadTrackManifests(
     const file = readJson(read, track.manifest, key, issues);
     if (!file) continue;
     const { json } = file;
-    const wrapped = isObject(json) && isObject(json["content"]) ? json["content"] : json;
-    const content = isObject(wrapped) && "modulesContent" in wrapped ? wrapped["modulesContent"] : wrapped;
-    if (!isObject(content) || !isObject(content["$edgeAgent"])) {
+    const wrapped = isRecord(json) && isRecord(json["content"]) ? json["content"] : json;
+    const content = isRecord(wrapped) && "modulesContent" in wrapped ? wrapped["modulesContent"] : wrapped;
+    if (!isRecord(content) || !isRecord(content["$edgeAgent"])) {
       issues.push({ key, message: `${track.manifest}: modulesContent must hold a $edgeAgent object (at least {})` });
       continue;
     }

@@ -1,4 +1,12 @@
-import { canonicalJson, deviceNamespace, deviceTags, hubName, k8sName, publishedPortNames } from "@edgek8s/agent";
+import {
+  TAGS_ANNOTATION,
+  canonicalJson,
+  deviceNamespace,
+  deviceTags,
+  hubName,
+  k8sName,
+  publishedPortNames,
+} from "@edgek8s/agent";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./adoption.ts";
 import { type StackConfig, hubHostName } from "./config.ts";
 
@@ -14,9 +22,6 @@ export interface ObjectSpec {
   };
   readonly [field: string]: unknown;
 }
-
-/** Namespace annotation with a local device's twin tags as JSON (agent `TAGS_ANNOTATION`, releases/observed.ts). */
-export const TAGS_ANNOTATION = "edgek8s.io/tags";
 
 /** A local device's tags as its twin would hold them: the stack's tags and the rollout bucket. */
 export function localTags(config: StackConfig, deviceId: string): string {

@@ -30,3 +30,6 @@ export {
 export { releasePriority, trackIndexes } from "./releases/priority.ts";
 export { type LimitsProblem, deviceTags, limitsProblems } from "./releases/limits.ts";
 export { type RolloutPlan, parseRolloutPlan } from "./rollout/plan.ts";
+export { ROLLOUT_LABEL, STATIC_LABEL, isRolloutLabel, recordedState } from "./rollout/labels.ts";
+export { TAGS_ANNOTATION } from "./releases/observed.ts";
+export { isRecord } from "./manifest/shape/read.ts";

@@ -208,6 +208,16 @@ describe("planPass", () => {
     assert.ok(!next.apply.some((o) => o.kind === "PersistentVolumeClaim"));
   });
 
+  it("hashes every desired Deployment for status, held-back modules too: the hash apply carries", () => {
+    const plan = planPass(t, liveOf({}), "uid-1");
+    const deployments = t.objects.filter((o) => o.kind === "Deployment").map((o) => o.metadata.name);
+    assert.deepEqual([...plan.deploymentHashes.keys()].sort(), [...deployments].sort());
+    const edgeHub = plan.apply.find((o) => o.kind === "Deployment" && o.metadata?.name === "edgehub");
+    assert.equal(plan.deploymentHashes.get("edgehub"), edgeHub?.metadata?.annotations?.[APPLIED_HASH]);
+    const late = t.objects.find((o) => o.kind === "Deployment" && o.metadata.name === "late")!;
+    assert.equal(plan.deploymentHashes.get("late"), withAppliedHash(late).metadata.annotations?.[APPLIED_HASH]);
+  });
+
   it("leaves alone an object of the same name that another EdgeDeployment controls", () => {
     const other = {
       kind: "ServiceAccount",

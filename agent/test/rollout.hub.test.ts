@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parseCondition } from "../src/releases/condition.ts";
 import { type JsonValue, matches } from "../src/releases/evaluate.ts";
+import { isTransient } from "../src/hub/retry.ts";
 import { classifyDevice } from "../src/rollout/classify.ts";
 import { HubCalls } from "../src/rollout/hubCalls.ts";
 import { classQueries, reportFromTwin, stillCarriesLayer } from "../src/rollout/hubQueries.ts";
@@ -164,6 +165,29 @@ describe("IoT Hub throttling", () => {
     }
     assert.deepEqual(sentAt, [0, 1000, 60_000, 61_000, 120_000]);
     assert.match(calls.summary().join("; "), /queries paced to the budget \(\d+ s waited\)/);
+  });
+
+  it("retries a 408 Request Timeout as the hub bridge does (one rule, hub/retry.ts), not its own bug (TypeError)", async () => {
+    const calls = new HubCalls({
+      firstDelayMs: 1,
+      maxDelayMs: 1,
+      attempts: 3,
+      sleep: () => Promise.resolve(),
+      random: () => 0,
+    });
+    let n = 0;
+    const answer = await calls.call("configurationRead", () =>
+      ++n === 1 ? Promise.reject(status(408)) : Promise.resolve("ok"),
+    );
+    assert.equal(answer, "ok");
+    assert.equal(n, 2);
+    assert.equal(isTransient(status(408)), true);
+    await assert.rejects(
+      calls.call("configurationRead", () => Promise.reject(new TypeError("x is undefined"))),
+      TypeError,
+    );
+    assert.equal(calls.count("configurationRead"), 3);
+    assert.equal(isTransient(new TypeError("x is undefined")), false);
   });
 
   it("does not retry what IoT Hub refuses (412, 400), and gives up after its attempts", async () => {

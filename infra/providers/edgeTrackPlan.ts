@@ -1,4 +1,13 @@
-import { type ModulesContent, canonicalJson, contentHash12, releaseId, releasePriority } from "@edgek8s/agent";
+import {
+  type ModulesContent,
+  ROLLOUT_LABEL,
+  STATIC_LABEL,
+  canonicalJson,
+  contentHash12,
+  recordedState,
+  releaseId,
+  releasePriority,
+} from "@edgek8s/agent";
 
 /**
  * What one `pulumi up` must do to a track's releases on IoT Hub (ROLLOUT.md §B3), as a pure plan over
@@ -19,18 +28,6 @@ import { type ModulesContent, canonicalJson, contentHash12, releaseId, releasePr
  * - only configurations whose labels name this stack and track are this track's: anything else with
  *   a release's id is refused, never adopted, and `destroy` deletes exactly the track's own.
  */
-export const LABEL = {
-  managed: "edgek8s.managed",
-  stack: "edgek8s.stack",
-  track: "edgek8s.track",
-  hash: "edgek8s.hash",
-  seq: "edgek8s.seq",
-  state: "edgek8s.state",
-} as const;
-
-/** Labels the rollout owns; Pulumi sets `edgek8s.state` once, when it creates a release, and never again. */
-export const ROLLOUT_LABELS = ["edgek8s.state", "edgek8s.ring", "edgek8s.since", "edgek8s.reason"];
-
 export interface TrackSpec {
   readonly stackId: string;
   readonly track: string;
@@ -109,25 +106,25 @@ export function edgek8sMetrics(id: string): Record<string, string> {
 }
 
 export function isOwn(release: Pick<LiveRelease, "labels">, spec: Pick<TrackSpec, "stackId" | "track">): boolean {
-  return release.labels[LABEL.stack] === spec.stackId && release.labels[LABEL.track] === spec.track;
+  return release.labels[STATIC_LABEL.stack] === spec.stackId && release.labels[STATIC_LABEL.track] === spec.track;
 }
 
-const seqOf = (r: LiveRelease) => Number.parseInt(r.labels[LABEL.seq] ?? "", 10) || 0;
+const seqOf = (r: LiveRelease) => Number.parseInt(r.labels[STATIC_LABEL.seq] ?? "", 10) || 0;
 /**
- * The state a release's labels record; one without the label is read as the rollout reads it (agent
- * `releaseState`): Stable when it targets devices, Staged when it targets nothing. Pulumi labels every
- * configuration it creates on IoT Hub; EdgeReleases in a local cluster carry no state until the rollout
- * writes one (localReleases.ts).
+ * The state a release's labels record, read as the rollout reads it (agent `recordedState`): one
+ * without the label is Stable when it targets devices, Staged when it targets nothing. Pulumi labels
+ * every configuration it creates on IoT Hub; EdgeReleases in a local cluster carry no state until the
+ * rollout writes one (localReleases.ts). A state the agent does not know is kept as written, not refused.
  */
-const stateOf = (r: LiveRelease) => r.labels[LABEL.state] ?? (r.targetCondition.trim() === "" ? "Staged" : "Stable");
+const stateOf = (r: LiveRelease) => recordedState(r.labels, r.targetCondition);
 
 function staticLabels(spec: TrackSpec, hash: string, seq: number): Record<string, string> {
   return {
-    [LABEL.managed]: "true",
-    [LABEL.stack]: spec.stackId,
-    [LABEL.track]: spec.track,
-    [LABEL.hash]: hash,
-    [LABEL.seq]: String(seq),
+    [STATIC_LABEL.managed]: "true",
+    [STATIC_LABEL.stack]: spec.stackId,
+    [STATIC_LABEL.track]: spec.track,
+    [STATIC_LABEL.hash]: hash,
+    [STATIC_LABEL.seq]: String(seq),
   };
 }
 
@@ -147,7 +144,7 @@ export function foreignProblem(
   if (!clash) return undefined;
   return (
     `${where.kind} ${id} already exists in ${where.place} and is not this track's ` +
-    `(labels ${LABEL.stack}=${clash.labels[LABEL.stack] ?? "none"}, ${LABEL.track}=${clash.labels[LABEL.track] ?? "none"}; ` +
+    `(labels ${STATIC_LABEL.stack}=${clash.labels[STATIC_LABEL.stack] ?? "none"}, ${STATIC_LABEL.track}=${clash.labels[STATIC_LABEL.track] ?? "none"}; ` +
     `this is ${spec.stackId}/${spec.track}); edgek8s adopts only its own releases — delete it or rename the track`
   );
 }
@@ -164,7 +161,7 @@ export function planTrack(spec: TrackSpec, live: readonly LiveRelease[]): TrackP
     const seq = first ? 1 : Math.max(...own.map(seqOf)) + 1;
     create = {
       id,
-      labels: { ...staticLabels(spec, hash, seq), [LABEL.state]: first ? "Stable" : "Staged" },
+      labels: { ...staticLabels(spec, hash, seq), [ROLLOUT_LABEL.state]: first ? "Stable" : "Staged" },
       targetCondition: first ? spec.target : spec.stagedTarget,
       priority: releasePriority(spec.layer, spec.trackIndex, seq - 1),
       metrics: metricsFor(spec, id),
@@ -184,7 +181,7 @@ export function planTrack(spec: TrackSpec, live: readonly LiveRelease[]): TrackP
     const seq = seqOf(r);
     const priority = releasePriority(spec.layer, spec.trackIndex, seq - 1);
     const isStable = r === stable;
-    const wantedLabels = staticLabels(spec, r.labels[LABEL.hash] ?? hash, seq);
+    const wantedLabels = staticLabels(spec, r.labels[STATIC_LABEL.hash] ?? hash, seq);
     const labelsDiffer = Object.entries(wantedLabels).some(([k, v]) => r.labels[k] !== v);
     const metrics = metricsFor(spec, r.id);
     const change: ReleaseChange = {
@@ -202,20 +199,20 @@ export function planTrack(spec: TrackSpec, live: readonly LiveRelease[]): TrackP
     .map((r) => ({
       id: r.id,
       seq: seqOf(r),
-      hash: r.labels[LABEL.hash] ?? "",
+      hash: r.labels[STATIC_LABEL.hash] ?? "",
       priority: releasePriority(spec.layer, spec.trackIndex, seqOf(r) - 1),
       state: stateOf(r),
     }));
   if (create) {
     kept.push({
       id: create.id,
-      seq: Number(create.labels[LABEL.seq]),
+      seq: Number(create.labels[STATIC_LABEL.seq]),
       hash,
       priority: create.priority,
-      state: create.labels[LABEL.state] ?? "",
+      state: create.labels[ROLLOUT_LABEL.state] ?? "",
     });
   }
-  const stableId = stable?.id ?? (create?.labels[LABEL.state] === "Stable" ? create.id : "");
+  const stableId = stable?.id ?? (create?.labels[ROLLOUT_LABEL.state] === "Stable" ? create.id : "");
   const candidate = kept.filter((r) => !["Stable", "Superseded", "RolledBack"].includes(r.state)).at(-1);
   return {
     ...(create ? { create } : {}),

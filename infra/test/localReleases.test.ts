@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { releaseId } from "@edgek8s/agent";
 import { type LiveEdgeRelease, planLocalTrack } from "../localReleases.ts";
-import type { TrackSpec } from "../providers/edgeTrackPlan.ts";
+import { type TrackSpec, planTrack } from "../providers/edgeTrackPlan.ts";
 
 const content = (v: number) => ({ $edgeAgent: { "properties.desired.modules.m": { v } } });
 const spec = (v: number, change: Partial<TrackSpec> = {}): TrackSpec => ({
@@ -76,6 +76,14 @@ describe("local releases: planTrack's plan as EdgeRelease objects", () => {
     const labels = (declared?.object["spec"] as { labels: Record<string, string> }).labels;
     assert.equal(labels["edgek8s.state"], undefined);
     assert.equal(labels["edgek8s.ring"], undefined);
+  });
+
+  it("plans around a state label edgek8s does not know: kept as written, never refused (a newer driver's state)", () => {
+    const odd = live(2, 2, "deviceId='line3-gw'", { "edgek8s.state": "Frozen" });
+    const plan = planTrack(spec(2), [live(1, 1, "tags.class='gateway'"), odd]);
+    assert.equal(plan.releases.find((r) => r.id === odd.id)?.state, "Frozen");
+    assert.equal(plan.candidateId, odd.id);
+    assert.equal(plan.stableId, releaseId("gateway", content(1)));
   });
 
   it("moves the Stable release's target when the track's changed", () => {

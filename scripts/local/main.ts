@@ -10,7 +10,7 @@ import type { EdgeDeploymentSpec, EdgeDeploymentStatus } from "../../agent/src/c
 import type { EdgeReleaseSpec, EdgeReleaseStatus } from "../../agent/src/crd/edgeRelease.ts";
 import { KubeClient, KubeError, type KubeObject, clusterConfigFromYaml } from "../../agent/src/kube/index.ts";
 import { RESOURCES } from "../../agent/src/kube/resources.ts";
-import { ROLLOUT_LABEL, releaseState } from "../../agent/src/rollout/labels.ts";
+import { recordedState } from "../../agent/src/rollout/labels.ts";
 import { clusterRunning, clusterUp, defaultClusterDir, hasRealNode, kubeconfigOf } from "../cluster/localCluster.ts";
 import { toolPath } from "../cluster/tools.ts";
 import { ROOT, configFile, ensureStack, forgetStack, runPulumi } from "./pulumi.ts";
@@ -179,16 +179,6 @@ async function deviceRows(client: KubeClient): Promise<DeviceRow[]> {
   }));
 }
 
-/** The state the rollout reads from a release (agent `releaseState`), or its label as written when edgek8s knows no such state. */
-function stateOf(spec: Partial<EdgeReleaseSpec> | undefined): string {
-  const labels = spec?.labels ?? {};
-  try {
-    return releaseState(labels, spec?.targetCondition ?? "");
-  } catch {
-    return labels[ROLLOUT_LABEL.state] ?? "";
-  }
-}
-
 /** The stack's releases (local stacks with tracks); none when the EdgeRelease CRD is not installed. */
 async function releaseRows(client: KubeClient): Promise<ReleaseRow[]> {
   const list = await client.list<EdgeReleaseObject>(RESOURCES.EdgeRelease).catch((error: unknown) => {
@@ -199,7 +189,7 @@ async function releaseRows(client: KubeClient): Promise<ReleaseRow[]> {
     name: item.metadata?.name ?? "",
     track: item.spec?.track ?? "",
     priority: item.spec?.priority ?? 0,
-    state: stateOf(item.spec),
+    state: recordedState(item.spec?.labels ?? {}, item.spec?.targetCondition ?? ""),
     target: item.spec?.targetCondition ?? "",
     metrics: item.status?.systemMetrics ?? {},
     applied: item.status?.applied ?? [],

@@ -28,10 +28,16 @@ export function statusOf(error: unknown): number | undefined {
   return (error as { response?: { statusCode?: number } } | undefined)?.response?.statusCode;
 }
 
-/** Worth retrying as it is: no answer, 408, 429 or a server error. */
+/**
+ * Worth retrying as it is: no answer, 408 (the server timed out waiting for the request: "the client
+ * MAY repeat that request", RFC 9110 §15.5.9), 429 or a server error. A TypeError without an answer is
+ * edgek8s's own bug, not the network's: retrying it cannot help. The one rule for the hub bridge and
+ * the rollout (rollout/hubCalls.ts).
+ */
 export function isTransient(error: unknown): boolean {
   const status = statusOf(error);
-  return status === undefined || status === 408 || status === 429 || status >= 500;
+  if (status === undefined) return !(error instanceof TypeError);
+  return status === 408 || status === 429 || status >= 500;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { isRecord } from "../manifest/shape/read.ts";
+
 /**
  * Following a twin's desired properties. A desired-properties notification carries "the same form of
  * update (partial or full replacement) executed by the solution back end" (learn.microsoft.com,
@@ -14,10 +16,6 @@ export type TwinStep =
   | { readonly kind: "ignore"; readonly reason: string }
   | { readonly kind: "refetch"; readonly reason: string };
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /**
  * The merge patch that turns `before` into `after`: changed and new keys, objects recursed, null for
  * keys that are gone. Empty when nothing changed. (How reported properties are sent.)
@@ -26,7 +24,7 @@ export function diffPatch(before: Record<string, unknown>, after: Record<string,
   const patch: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(after)) {
     const old = before[key];
-    if (isObject(value) && isObject(old)) {
+    if (isRecord(value) && isRecord(old)) {
       const inner = diffPatch(old, value);
       if (Object.keys(inner).length > 0) patch[key] = inner;
     } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
@@ -36,7 +34,7 @@ export function diffPatch(before: Record<string, unknown>, after: Record<string,
 }
 
 export function versionOf(doc: unknown): number | undefined {
-  const v = isObject(doc) ? doc["$version"] : undefined;
+  const v = isRecord(doc) ? doc["$version"] : undefined;
   return typeof v === "number" && Number.isInteger(v) ? v : undefined;
 }
 
@@ -50,7 +48,7 @@ export class DesiredTracker {
   /** The whole desired document (as fetched). */
   full(doc: unknown): TwinStep {
     const version = versionOf(doc);
-    if (!isObject(doc) || version === undefined)
+    if (!isRecord(doc) || version === undefined)
       return { kind: "refetch", reason: "desired properties without $version" };
     if (this.current && version <= this.current.$version)
       return { kind: "ignore", reason: `document $version ${String(version)} already applied` };

@@ -2,4 +2,4 @@
 export { KubeClient, KubeError } from "./client.ts";
 export { clusterConfigFromYaml, type ClusterConfig } from "./config.ts";
 export type { KubeObject } from "./objects.ts";
-export { type ResourceType, resourcePath } from "./resources.ts";
+export { RESOURCES, type ResourceType, resourcePath } from "./resources.ts";

@@ -1,4 +1,5 @@
 import { type JsonPath, type ManifestIssue, type ManifestWarning, issue, warning } from "./issues.ts";
+import { isRecord } from "./shape/read.ts";
 
 /** The two desired documents of a manifest and where each sits in the input, for error paths. */
 export interface DesiredDocuments {
@@ -12,10 +13,6 @@ export interface DesiredDocuments {
   readonly warnings?: readonly ManifestWarning[];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 const DESIRED = "properties.desired";
 
 /**
@@ -24,17 +21,17 @@ const DESIRED = "properties.desired";
  * (`{content: {modulesContent: …}}`), or the modules content itself (`{$edgeAgent, $edgeHub}`).
  */
 export function locateDesiredDocuments(input: unknown): DesiredDocuments | ManifestIssue {
-  if (!isObject(input)) return issue([], "a deployment manifest must be a JSON object");
+  if (!isRecord(input)) return issue([], "a deployment manifest must be a JSON object");
   let base: JsonPath = [];
   let content: unknown = input;
-  if (isObject(input["content"]) && "modulesContent" in input["content"]) {
+  if (isRecord(input["content"]) && "modulesContent" in input["content"]) {
     base = ["content", "modulesContent"];
     content = input["content"]["modulesContent"];
   } else if ("modulesContent" in input) {
     base = ["modulesContent"];
     content = input["modulesContent"];
   }
-  if (!isObject(content)) return issue(base, "must be an object holding $edgeAgent and $edgeHub");
+  if (!isRecord(content)) return issue(base, "must be an object holding $edgeAgent and $edgeHub");
   if (Object.keys(content).length === 0) {
     return issue(base, "the manifest is empty: it needs $edgeAgent and $edgeHub", "empty");
   }
@@ -43,7 +40,7 @@ export function locateDesiredDocuments(input: unknown): DesiredDocuments | Manif
   if (agent === undefined) return issue(base, "missing $edgeAgent: the manifest has no modules to run", "empty");
   const edgeAgentPath = [...base, "$edgeAgent", DESIRED];
   const edgeHubPath = [...base, "$edgeHub", DESIRED];
-  if (!isObject(agent)) return issue([...base, "$edgeAgent"], 'must be an object with "properties.desired"');
+  if (!isRecord(agent)) return issue([...base, "$edgeAgent"], 'must be an object with "properties.desired"');
   const layered = Object.keys(agent).find((k) => k.startsWith(`${DESIRED}.`));
   if (agent[DESIRED] === undefined && layered !== undefined) {
     return issue(
@@ -52,7 +49,7 @@ export function locateDesiredDocuments(input: unknown): DesiredDocuments | Manif
     );
   }
   if (hub === undefined) return issue(base, "missing $edgeHub: edgeHub needs its routes");
-  if (!isObject(hub)) return issue([...base, "$edgeHub"], 'must be an object with "properties.desired"');
+  if (!isRecord(hub)) return issue([...base, "$edgeHub"], 'must be an object with "properties.desired"');
   const warnings = Object.keys(content)
     .filter((key) => key !== "$edgeAgent" && key !== "$edgeHub")
     .map((key) =>

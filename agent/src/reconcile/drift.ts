@@ -14,9 +14,8 @@ export function appliedHashOf(object: KubeObject): string {
   return contentHash(object);
 }
 
-/** The object with its applied-hash annotation, computed over everything else in it. */
-export function withAppliedHash<T extends KubeObject>(object: T): T {
-  const hash = appliedHashOf(object);
+/** The object with its applied-hash annotation, computed over everything else in it (or given, when already known). */
+export function withAppliedHash<T extends KubeObject>(object: T, hash = appliedHashOf(object)): T {
   const metadata = object.metadata ?? {};
   return { ...object, metadata: { ...metadata, annotations: { ...metadata.annotations, [APPLIED_HASH]: hash } } };
 }

@@ -1,5 +1,5 @@
 import type { V1Deployment } from "@kubernetes/client-node";
-import { needsApply, withAppliedHash } from "./drift.ts";
+import { appliedHashOf, needsApply, withAppliedHash } from "./drift.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { ANNOTATION, LABEL } from "../translate/labels.ts";
 import type { Translation } from "../translate/translate.ts";
@@ -14,6 +14,11 @@ export interface Plan {
   readonly waitingFor: readonly string[];
   /** Desired objects whose name is taken by an object another controller owns; left alone. */
   readonly conflicts: readonly string[];
+  /**
+   * The applied-hash of every desired Deployment by name, applied this pass or not (status compares the
+   * live Deployments with it), computed once with the hash `apply` carries.
+   */
+  readonly deploymentHashes: ReadonlyMap<string, string>;
 }
 
 export interface LiveObjects {
@@ -66,7 +71,10 @@ export function planPass(translation: Translation, live: LiveObjects, ownerUid: 
   const waitingFor = new Set<string>();
   const apply: KubeObject[] = [];
   const conflicts: string[] = [];
+  const deploymentHashes = new Map<string, string>();
   for (const object of translation.objects) {
+    const hash = appliedHashOf(object);
+    if (object.kind === "Deployment") deploymentHashes.set(object.metadata.name, hash);
     const module = object.metadata.labels?.[LABEL.module];
     const order = module !== undefined ? moduleOrder.get(module) : undefined;
     const isNewModule = module !== undefined && order !== undefined && live.get("Deployment", module) === undefined;
@@ -81,7 +89,7 @@ export function planPass(translation: Translation, live: LiveObjects, ownerUid: 
       conflicts.push(`${object.kind}/${object.metadata.name} belongs to ${controller.kind} ${controller.name}`);
       continue;
     }
-    const desired = keepClaimSpec(withAppliedHash(object), current);
+    const desired = keepClaimSpec(withAppliedHash(object, hash), current);
     if (needsApply(desired, current)) apply.push(desired);
   }
   const wanted = new Set(translation.objects.map((o) => `${o.kind}/${o.metadata.name}`));
@@ -90,5 +98,5 @@ export function planPass(translation: Translation, live: LiveObjects, ownerUid: 
     if (o.kind === "PersistentVolumeClaim") return o.metadata?.annotations?.[ANNOTATION.pvcRetention] === "Delete";
     return true;
   });
-  return { apply, prune, waitingFor: [...waitingFor].sort(), conflicts };
+  return { apply, prune, waitingFor: [...waitingFor].sort(), conflicts, deploymentHashes };
 }

@@ -7,6 +7,7 @@ import type { PodWarning } from "../status/moduleStatus.ts";
 import { compareText } from "../runtime/canonical.ts";
 
 type EventObject = KubeObject & {
+  involvedObject?: { uid?: string };
   reason?: string;
   message?: string;
   lastTimestamp?: string;
@@ -20,35 +21,37 @@ const when = (e: EventObject): string => {
 
 /**
  * The latest Warning event of each pod (by uid): why kubelet cannot prepare it — a volume it cannot
- * mount (FailedMount), a sandbox it cannot make. Read only for the pods `isStartingUp` picks, so a
- * healthy fleet costs no request; a pod whose events cannot be read just goes without a reason.
+ * mount (FailedMount), a sandbox it cannot make. Read only when `isStartingUp` picks pods, so a
+ * healthy fleet costs no request, and then in one list of the namespace's pod warnings however many
+ * pods are starting; when the events cannot be read, the pods just go without a reason.
  */
 export async function readPodWarnings(
-  client: KubeClient,
+  client: Pick<KubeClient, "list">,
   namespace: string,
   pods: readonly V1Pod[],
   log: Logger,
 ): Promise<Map<string, PodWarning>> {
   const warnings = new Map<string, PodWarning>();
-  await Promise.all(
-    pods.map(async (pod) => {
-      const uid = pod.metadata?.uid;
-      if (uid === undefined) return;
-      try {
-        const { items } = await client.list<EventObject>(RESOURCES.Event, {
-          namespace,
-          fieldSelector: `involvedObject.uid=${uid},type=Warning`,
-        });
-        const latest = items.sort((a, b) => compareText(when(a), when(b))).at(-1);
-        if (latest) warnings.set(uid, { reason: latest.reason ?? "Warning", message: latest.message ?? "" });
-      } catch (error) {
-        log.debug("could not read pod events", {
-          namespace,
-          name: pod.metadata?.name,
-          error: (error as Error).message,
-        });
-      }
-    }),
-  );
+  const uids = new Set(pods.flatMap((pod) => (pod.metadata?.uid !== undefined ? [pod.metadata.uid] : [])));
+  if (uids.size === 0) return warnings;
+  let items: EventObject[];
+  try {
+    ({ items } = await client.list<EventObject>(RESOURCES.Event, {
+      namespace,
+      fieldSelector: "involvedObject.kind=Pod,type=Warning",
+    }));
+  } catch (error) {
+    log.debug("could not read pod events", { namespace, error: (error as Error).message });
+    return warnings;
+  }
+  const latest = new Map<string, EventObject>();
+  for (const event of items) {
+    const uid = event.involvedObject?.uid;
+    if (uid === undefined || !uids.has(uid)) continue;
+    const seen = latest.get(uid);
+    if (seen === undefined || compareText(when(seen), when(event)) <= 0) latest.set(uid, event);
+  }
+  for (const [uid, event] of latest)
+    warnings.set(uid, { reason: event.reason ?? "Warning", message: event.message ?? "" });
   return warnings;
 }

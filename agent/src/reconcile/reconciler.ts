@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { ClusterCache, OwnedKind } from "./cache.ts";
-import { appliedHashOf, contentHash } from "./drift.ts";
+import { contentHash } from "./drift.ts";
 import { type Plan, planPass } from "./plan.ts";
 import { readPodWarnings } from "./podWarnings.ts";
 import { objectsToProve, preflight, refusalIssues } from "./preflight.ts";
@@ -168,9 +168,7 @@ export class Reconciler {
       modules: translation.modules.map((m) => ({ ...m, version: versions.get(m.id) })),
       warnings: [...parsed.warnings, ...translation.warnings],
       deployments,
-      expectedHashes: new Map(
-        translation.objects.filter((o) => o.kind === "Deployment").map((o) => [o.metadata.name, appliedHashOf(o)]),
-      ),
+      expectedHashes: plan.deploymentHashes,
       pods,
       podWarnings,
       waitingFor: plan.waitingFor,

@@ -53,6 +53,7 @@ export class ReleaseEngine {
   private readonly abort = new AbortController();
   private trigger: Trigger | undefined;
   private evaluationCount = 0;
+  private changeCount = 0;
   private ticker: NodeJS.Timeout | undefined;
   /** Specs this engine wrote, until the watch cache shows them (a newer generation of the same object). */
   private readonly writtenSpecs = new Map<string, EdgeDeploymentObject>();
@@ -82,6 +83,7 @@ export class ReleaseEngine {
   }
 
   private changed(): void {
+    this.changeCount++;
     if ((this.options.evalIntervalMs ?? 0) === 0) this.trigger?.poke();
   }
 
@@ -116,6 +118,11 @@ export class ReleaseEngine {
   /** How many evaluations have run since start (each one of every release against every device). */
   get evaluations(): number {
     return this.evaluationCount;
+  }
+
+  /** How many changes its caches have seen (each one an evaluation soon, or at the next interval). */
+  get changes(): number {
+    return this.changeCount;
   }
 
   /** Resolves when no evaluation is waiting or running. */

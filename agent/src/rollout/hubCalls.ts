@@ -1,10 +1,10 @@
-import { statusOf } from "../hub/retry.ts";
+import { isTransient, statusOf } from "../hub/retry.ts";
 
 /**
  * Every call the rollout makes to IoT Hub, counted by kind and retried when IoT Hub throttles.
  * IoT Hub answers a throttled call with 429 and no Retry-After; its body reads "Wait 10 seconds and
  * try again" ([3p] ROLLOUT.md H15), and "the client should back-off and retry"
- * (iot-hub-devguide-quotas-throttling.md). So a 429 (or a 5xx, or no answer) is retried from 10 s,
+ * (iot-hub-devguide-quotas-throttling.md). So a 429 (or a 408, a 5xx, or no answer: hub/retry.ts `isTransient`) is retried from 10 s,
  * doubling to a minute, with up to 50 % jitter so several drivers do not retry in step; the time lost
  * is reported, since the query throttle (20/min/unit on S1) is shared with every other tool.
  */
@@ -29,11 +29,6 @@ export const HUB_RETRY: Omit<RetryPolicy, "sleep" | "random"> = {
   maxDelayMs: 60_000,
   attempts: 8,
 };
-
-function retryable(error: unknown): boolean {
-  const status = statusOf(error);
-  return status === undefined ? !(error instanceof TypeError) : status === 429 || status >= 500;
-}
 
 export class HubCalls {
   private readonly policy: RetryPolicy;
@@ -81,7 +76,7 @@ export class HubCalls {
       try {
         return await fn();
       } catch (error) {
-        if (!retryable(error) || attempt >= this.policy.attempts) throw error;
+        if (!isTransient(error) || attempt >= this.policy.attempts) throw error;
         if (statusOf(error) === 429) this.throttled++;
         const wait = Math.round(delay * (1 + 0.5 * this.policy.random()));
         this.throttledMs += wait;

@@ -56,11 +56,23 @@ export class LabelError extends Error {}
  * devices is the track's stable release (release #1), one that targets nothing is staged.
  */
 export function releaseState(labels: Labels, targetCondition: string): ReleaseState {
-  const state = labels[ROLLOUT_LABEL.state];
-  if (state === undefined) return targetCondition.trim() === "" ? "Staged" : "Stable";
+  const state = recordedState(labels, targetCondition);
   if (!(STATES as readonly string[]).includes(state))
     throw new LabelError(`label ${ROLLOUT_LABEL.state}="${state}" is not a state edgek8s knows`);
   return state as ReleaseState;
+}
+
+/**
+ * `releaseState` for readers that only show or compare the state (the Pulumi planner, `edgek8s local`):
+ * the same rule, but a label edgek8s does not know is returned as written instead of refused.
+ */
+export function recordedState(labels: Labels, targetCondition: string): string {
+  return labels[ROLLOUT_LABEL.state] ?? (targetCondition.trim() === "" ? "Staged" : "Stable");
+}
+
+/** Whether a label is one of the rollout's own (ROLLOUT_LABEL), which Pulumi never writes after creation. */
+export function isRolloutLabel(key: string): boolean {
+  return (Object.values(ROLLOUT_LABEL) as string[]).includes(key);
 }
 
 /** The rollout status the candidate's labels hold; `ringNames` maps the ring label to its index. */
@@ -105,9 +117,7 @@ export function labelsWithStatus(
   since: string,
   reason: string | undefined,
 ): Record<string, string> {
-  const kept = Object.fromEntries(
-    Object.entries(labels).filter(([key]) => !(Object.values(ROLLOUT_LABEL) as string[]).includes(key)),
-  );
+  const kept = Object.fromEntries(Object.entries(labels).filter(([key]) => !isRolloutLabel(key)));
   const next: Record<string, string> = {
     ...kept,
     [ROLLOUT_LABEL.state]: state,

@@ -8,7 +8,7 @@ import { type KubeClient, KubeError } from "../kube/client.ts";
 import type { KubeObject } from "../kube/objects.ts";
 import { RESOURCES } from "../kube/resources.ts";
 import type { DeviceReport } from "./classify.ts";
-import { type Lease, ROLLOUT_LABEL, labelsWithStatus } from "./labels.ts";
+import { type Lease, isRolloutLabel, labelsWithStatus } from "./labels.ts";
 import type { ReleaseRecord } from "./releases.ts";
 import type { Observation } from "./stateMachine.ts";
 import { LostRace, type ObserveRequest, type ReleaseStore, type RolloutWrite, StoreError } from "./store.ts";
@@ -121,9 +121,7 @@ export class LocalStore implements ReleaseStore {
     const object = this.objects.get(record.id);
     if (!object) throw new StoreError(`${record.id} was not read before it is written`);
     const labels = labelsWithStatus(record.labels, change.state, change.ring, change.since, change.reason);
-    const owned = Object.fromEntries(
-      Object.entries(labels).filter(([key]) => (Object.values(ROLLOUT_LABEL) as string[]).includes(key)),
-    );
+    const owned = Object.fromEntries(Object.entries(labels).filter(([key]) => isRolloutLabel(key)));
     const annotations = object.metadata?.annotations ?? {};
     const targetMoves = change.targetCondition !== undefined && change.targetCondition !== record.targetCondition;
     const applied: KubeObject = {

@@ -16,7 +16,7 @@ import {
   waitFor,
 } from "./harness.ts";
 import { AgentProcess } from "../../../scripts/soak/agents.ts";
-import { AuditReader } from "../../../scripts/soak/audit.ts";
+import { AuditReader } from "../../../scripts/cluster/audit.ts";
 import { grantAgentRights, serviceAccountKubeconfig, serviceAccountUser } from "../../../scripts/soak/credentials.ts";
 import { describeWrite, writesOutsideTerms } from "../../../scripts/soak/terms.ts";
 import type { EdgeDeploymentStatus } from "../../src/crd/edgeDeployment.ts";

@@ -20,6 +20,8 @@ import { KubeError } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/objects.ts";
 import { RESOURCES } from "../../src/kube/resources.ts";
 import type { Controller } from "../../src/reconcile/controller.ts";
+import { readPodWarnings } from "../../src/reconcile/podWarnings.ts";
+import { silentLogger } from "../../src/runtime/log.ts";
 import { manifest, userModule } from "../fixtures/manifests.ts";
 
 const NS = "msiot-test-hub-line1";
@@ -232,6 +234,45 @@ describe("reconciler against a real API server", () => {
         (await deployment("sensor"))?.spec?.template.spec?.containers[0]?.image === "contoso.azurecr.io/sensor:2.0",
       40_000,
     );
+  });
+
+  it("reads the latest Warning of each starting pod with one list of the namespace's events, however many pods", async () => {
+    const at = (minute: number) => `2026-08-01T00:0${minute}:00Z`;
+    const podEvent = (uid: string, minute: number, reason: string, type = "Warning") =>
+      cluster.admin.create({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: `pod-${uid}.${minute}`, namespace: NS },
+        involvedObject: { apiVersion: "v1", kind: "Pod", name: `pod-${uid}`, namespace: NS, uid },
+        reason,
+        message: `${reason} at ${minute}`,
+        type,
+        source: { component: "kubelet" },
+        firstTimestamp: at(minute),
+        lastTimestamp: at(minute),
+        count: 1,
+      });
+    await podEvent("uid-a", 1, "FailedMount");
+    await podEvent("uid-a", 3, "FailedCreatePodSandBox");
+    await podEvent("uid-a", 4, "Pulled", "Normal");
+    await podEvent("uid-b", 2, "FailedMount");
+    await podEvent("uid-c", 5, "FailedMount");
+    let lists = 0;
+    const counting: Pick<KubeClient, "list"> = {
+      list: async <T extends KubeObject>(...args: Parameters<KubeClient["list"]>) => {
+        lists += 1;
+        return agent.list<T>(...args);
+      },
+    };
+    const starting = ["uid-a", "uid-b", "uid-d"].map((uid) => ({ metadata: { name: `pod-${uid}`, uid } }));
+    const warnings = await readPodWarnings(counting, NS, starting, silentLogger);
+    assert.deepEqual(Object.fromEntries(warnings), {
+      "uid-a": { reason: "FailedCreatePodSandBox", message: "FailedCreatePodSandBox at 3" },
+      "uid-b": { reason: "FailedMount", message: "FailedMount at 2" },
+    });
+    assert.equal(lists, 1, "one list for the namespace, not one per starting pod");
+    assert.equal((await readPodWarnings(counting, NS, [], silentLogger)).size, 0);
+    assert.equal(lists, 1, "no starting pod, no request");
   });
 
   it("RBAC: with the agent's Role and a real ServiceAccount token it is refused in another namespace", async () => {

@@ -367,11 +367,15 @@ describe("release engine against a real API server, with the chart's RBAC", () =
     await engine.start();
     await waitFor("gw-2 on till:1", async () => (await modules("gw-2"))["sensor"] === "till:1", 15_000);
     await settled();
-    // The next change waits for the next evaluation, an hour away.
+    // The next change waits for the next evaluation, an hour away: seen by the engine, not evaluated.
     const before = engineWrites().length;
+    const evaluated = engine.evaluations;
+    const seen = engine.changes;
     await setTags("gw-1", { site: "shop" });
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor("the engine seeing the change", () => Promise.resolve(engine.changes > seen), 15_000);
+    await engine.idle();
     await settled();
+    assert.equal(engine.evaluations, evaluated, "a change between intervals is not evaluated");
     assert.equal(engineWrites().length, before);
     assert.equal((await modules("gw-1"))["sensor"], "sensor:1");
   });
