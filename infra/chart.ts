@@ -2,16 +2,17 @@ import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { compareText } from "@edgek8s/agent";
 
 /** The agent chart shipped with the agent package, installed from this directory. */
 export const AGENT_CHART = dirname(fileURLToPath(import.meta.resolve("@edgek8s/agent/chart")));
 export const AGENT_RELEASE = "edgek8s-agent";
 
-/** sha256 over the chart's files (paths and contents), in a stable order. */
+/** sha256 over the chart's files (paths and contents), in ordinal order: the same digest on every machine. */
 export function chartDigest(dir: string): string {
   const hash = createHash("sha256");
   const walk = (path: string): void => {
-    for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
       const full = join(path, entry.name);
       if (entry.isDirectory()) walk(full);
       else hash.update(relative(dir, full)).update("\0").update(readFileSync(full)).update("\0");

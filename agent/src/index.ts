@@ -18,7 +18,7 @@ export { DEVICE_CREDENTIALS_SECRET, DEVICE_CONNECTION_STRING_KEY } from "./hub/c
 export { parseCondition, targetConditionProblem } from "./releases/condition.ts";
 export { type JsonValue, matches } from "./releases/evaluate.ts";
 export { isLayeredContent, type ModulesContent } from "./releases/merge.ts";
-export { canonicalJson } from "./runtime/canonical.ts";
+export { canonicalJson, compareText } from "./runtime/canonical.ts";
 export {
   configurationIdProblem,
   contentHash12,
