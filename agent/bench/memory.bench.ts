@@ -7,6 +7,9 @@
 // work: an agent serving one device with 20 modules, then one serving DEVICES devices × MODULES
 // modules. Each is measured once it has applied everything and is idle: resident memory (VmRSS, of it
 // anonymous and file-backed, i.e. Node's own binary), its peak, the CPU it used and the time to apply.
+// Beside them, with the same flags, Node's floor: a process that does only what any agent must (an
+// HTTP server listening, a hash, a TLS client session with the API server, a GET) — what is above it
+// is the agent's own.
 // --kwok-nodes N adds controller-manager, scheduler and N kwok nodes, so every module has a pod the
 // agent holds in its cache, as on a real cluster.
 import { execFileSync, spawn } from "node:child_process";
@@ -21,6 +24,7 @@ import { KubeClient } from "../src/kube/client.ts";
 import { clusterConfigFromFile } from "../src/kube/config.ts";
 import { RESOURCES } from "../src/kube/resources.ts";
 import { mapLimit } from "../src/runtime/mapLimit.ts";
+import { imageNodeFlags } from "../scripts/imageNodeFlags.ts";
 
 const { values } = parseArgs({
   options: {
@@ -34,14 +38,6 @@ const DEVICES = Number(values.devices ?? 500);
 const MODULES_PER_DEVICE = Number(values["modules-per-device"] ?? 10);
 const KWOK_NODES = Number(values["kwok-nodes"] ?? 0);
 const BUNDLE = new URL("../dist/edgek8s.js", import.meta.url).pathname;
-
-/** The Node flags the image runs the agent with: its ENTRYPOINT without node and the bundle. */
-function imageNodeFlags(): string[] {
-  const dockerfile = readFileSync(new URL("../Dockerfile", import.meta.url), "utf8");
-  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
-  if (entrypoint === undefined) throw new Error("agent/Dockerfile has no ENTRYPOINT [...] line");
-  return (JSON.parse(entrypoint) as string[]).filter((arg) => arg.startsWith("--"));
-}
 
 function modules(count: number) {
   return manifest({
@@ -150,6 +146,33 @@ async function measure(flags: readonly string[], devices: number, perDevice: num
   }
 }
 
+/** Node with the same flags doing only the agent's unavoidable I/O, measured after it is idle. */
+async function nodeFloor(flags: readonly string[]): Promise<Omit<Measured, "appliedSeconds">> {
+  const plane = await startControlPlane({ crdFiles: [] });
+  try {
+    const { server, ca } = clusterConfigFromFile(plane.kubeconfigPath);
+    const script = `
+      const http = require("node:http"), https = require("node:https"), crypto = require("node:crypto");
+      http.createServer().listen(0, "127.0.0.1");
+      crypto.createHash("sha256").update("x").digest("hex");
+      https.get(process.argv[1] + "/version", { ca: process.env.CA }, (res) => res.resume());
+      setInterval(() => {}, 60000);`;
+    const floor = spawn(process.execPath, [...flags, "-e", script, server], {
+      stdio: "ignore",
+      env: { ...process.env, CA: ca?.toString() ?? "" },
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      return processMemory(floor.pid!);
+    } finally {
+      floor.kill("SIGTERM");
+      await new Promise((resolve) => floor.once("exit", resolve));
+    }
+  } finally {
+    await plane.stop();
+  }
+}
+
 function line(what: string, m: Measured): string {
   return `${what}: RSS ${m.rss.toFixed(0)} MB (anonymous ${m.anon.toFixed(0)}, Node's binary and other files ${m.file.toFixed(0)}), peak ${m.peak.toFixed(0)} MB, CPU ${m.cpuSeconds.toFixed(1)} s, applied in ${m.appliedSeconds.toFixed(1)} s`;
 }
@@ -158,6 +181,10 @@ execFileSync(process.execPath, [new URL("../scripts/build.ts", import.meta.url).
 const flagSets = values["node-flags"]?.map((flags) => flags.split(" ").filter(Boolean)) ?? [imageNodeFlags()];
 for (const flags of flagSets) {
   const label = flags.join(" ") || "no flags";
+  const floor = await nodeFloor(flags);
+  console.log(
+    `[${label}] Node's floor (HTTP server, hash, one HTTPS GET): RSS ${floor.rss.toFixed(0)} MB (anonymous ${floor.anon.toFixed(0)}, Node's binary and other files ${floor.file.toFixed(0)})`,
+  );
   console.log(line(`[${label}] one device × 20 modules`, await measure(flags, 1, 20)));
   console.log(
     line(

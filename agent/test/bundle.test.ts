@@ -6,12 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { imageNodeFlags } from "../scripts/imageNodeFlags.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const deployments = readdirSync(join(root, "deployments")).map((f) => join(root, "deployments", f));
 
-function edgek8s(entry: string, args: readonly string[]) {
-  const result = spawnSync(process.execPath, [entry, ...args], { encoding: "utf8", cwd: root });
+function edgek8s(entry: string, args: readonly string[], flags: readonly string[] = []) {
+  const result = spawnSync(process.execPath, [...flags, entry, ...args], { encoding: "utf8", cwd: root });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
@@ -40,15 +41,17 @@ describe("the agent bundle", () => {
     ]),
   ];
   for (const [name, args] of cases)
-    it(`${name}: same output and exit code as the sources`, () => {
-      assert.deepEqual(edgek8s(bundle, args), edgek8s(sources, args));
+    it(`${name}: same output and exit code as the sources, under the image's Node flags`, () => {
+      assert.deepEqual(edgek8s(bundle, args, imageNodeFlags()), edgek8s(sources, args));
     });
 
   it("loads Node's own modules by require, not the dozens an ES import of node:http pulls in", () => {
     // An ES import of a built-in reads all its exports, and the lazy ones load modules of their own
     // (fetch's undici, http2, zlib): about 13 MB of the agent's resident memory (agent/scripts/build.ts).
     const report = `data:text/javascript,process.on("exit", () => process.stderr.write("\\nLOADED " + process.moduleLoadList.join(",")))`;
-    const run = spawnSync(process.execPath, ["--import", report, bundle, "agent", "--help"], { encoding: "utf8" });
+    const run = spawnSync(process.execPath, [...imageNodeFlags(), "--import", report, bundle, "agent", "--help"], {
+      encoding: "utf8",
+    });
     assert.equal(run.status, 0, run.stderr);
     const loaded = /LOADED (.*)/.exec(run.stderr)?.[1]?.split(",") ?? [];
     assert.ok(loaded.includes("NativeModule http"), "the agent loads node:http");

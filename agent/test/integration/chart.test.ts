@@ -186,7 +186,7 @@ describe("agent Dockerfile", () => {
     assert.match(finalStage, /^USER 1000:1000$/m);
     assert.match(
       finalStage,
-      /^ENTRYPOINT \["\/usr\/local\/bin\/node", "--max-semi-space-size=4", "\/app\/edgek8s\.js"\]$/m,
+      /^ENTRYPOINT \["\/usr\/local\/bin\/node", "--lite-mode", "\/app\/edgek8s\.js"\]$/m,
     );
   });
 });
