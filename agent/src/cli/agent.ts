@@ -240,7 +240,7 @@ export async function agentCommand(args: readonly string[], io: Io): Promise<num
   function announceReady(): void {
     if (announced) return;
     announced = true;
-    log.info("ready", { startupMs: Math.round(performance.now()) });
+    log.info("ready", { startupMs: Math.round(process.uptime() * 1000) });
   }
 
   const shutdown = new AbortController();

@@ -1,4 +1,4 @@
-import { performance } from "node:perf_hooks";
+import { monotonicMs } from "../runtime/clock.ts";
 import { ClusterCache } from "./cache.ts";
 import { WorkQueue } from "./queue.ts";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
@@ -151,7 +151,7 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get(signal);
       if (key === undefined) return;
-      const start = performance.now();
+      const start = monotonicMs();
       try {
         const result = await this.reconciler.reconcile(key);
         this.queue.forget(key);
@@ -160,7 +160,7 @@ export class Controller {
       } catch (error) {
         this.failed(key, error, signal);
       } finally {
-        this.metrics.reconcileDuration.observe((performance.now() - start) / 1000);
+        this.metrics.reconcileDuration.observe((monotonicMs() - start) / 1000);
         this.queue.done(key);
       }
     }

@@ -1,4 +1,4 @@
-import { performance } from "node:perf_hooks";
+import { monotonicMs } from "./clock.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type KubeClient, KubeError } from "../kube/client.ts";
 import { NotLeaderError, type WriteFence } from "../kube/fence.ts";
@@ -16,7 +16,7 @@ export interface LeaderElectionOptions {
   readonly renewDeadlineMs: number;
   /** How often the leader renews and a candidate retries. */
   readonly retryPeriodMs: number;
-  /** A monotonic clock in milliseconds (default `performance.now`); never the wall clock. */
+  /** A monotonic clock in milliseconds (default `monotonicMs`); never the wall clock. */
   readonly clock?: () => number;
   readonly now?: () => Date;
 }
@@ -100,7 +100,7 @@ export class LeaderElector implements WriteFence {
   }
 
   private clock(): number {
-    return this.options.clock?.() ?? performance.now();
+    return this.options.clock?.() ?? monotonicMs();
   }
 
   /** Holds the lease now, by this replica's own clock. */
