@@ -125,7 +125,7 @@ async function applyTags(
     const { responseBody: twin } = await twins.getTwin(deviceId);
     const current = (twin as unknown as { tags?: Record<string, unknown> }).tags ?? {};
     const patch: Record<string, unknown> = {};
-    const same = (a: unknown, b: TagValue) => canonicalJson(a as TagValue) === canonicalJson(b);
+    const same = (a: unknown, b: TagValue) => canonicalJson(a) === canonicalJson(b);
     for (const [key, value] of Object.entries(wanted)) if (!same(current[key] ?? null, value)) patch[key] = value;
     for (const key of Object.keys(managedBefore)) if (!(key in wanted) && key in current) patch[key] = null;
     if (Object.keys(patch).length === 0) return;

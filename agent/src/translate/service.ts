@@ -143,9 +143,7 @@ export function publishedService(
     spec: {
       type,
       selector: moduleSelector(ctx, module.k8sName),
-      ports: [...ports.values()].sort(
-        (a, b) => a.port - b.port || compareText(String(a.protocol), String(b.protocol)),
-      ),
+      ports: [...ports.values()].sort((a, b) => a.port - b.port || compareText(String(a.protocol), String(b.protocol))),
       ...(loadBalancerIP && type === "LoadBalancer" ? { loadBalancerIP } : {}),
     },
   };

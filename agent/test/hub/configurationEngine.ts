@@ -158,8 +158,7 @@ export class ConfigurationEngine {
     for (const moduleId of moduleIds) {
       const module = device.modules.get(moduleId);
       const desired = merged[moduleId] as Record<string, unknown>;
-      if (!module || canonicalJson(withoutVersion(module.twin.desired)) === canonicalJson(desired as JsonValue))
-        continue;
+      if (!module || canonicalJson(withoutVersion(module.twin.desired)) === canonicalJson(desired)) continue;
       try {
         this.hub.writeDesired(device.deviceId, moduleId, desired, { replace: true });
       } catch (error) {

@@ -20,7 +20,6 @@
 //   - id and label character rules, target-condition rules: agent/src/releases/naming.ts and condition.ts
 //     (with their sources); "up to five" custom metrics (iot-hub-automatic-device-management.md, 2018).
 import { targetConditionProblem } from "../../src/releases/condition.ts";
-import type { JsonValue } from "../../src/releases/evaluate.ts";
 import { configurationIdProblem, labelProblem } from "../../src/releases/naming.ts";
 import { canonicalJson } from "../../src/runtime/canonical.ts";
 import { HttpError, type HubState, type Operation, type OperationRequest, type Reply } from "./hubState.ts";
@@ -169,8 +168,7 @@ function create(hub: HubState, id: string, input: Record<string, unknown>): Repl
 function update(hub: HubState, existing: ConfigurationRecord, input: Record<string, unknown>): Reply {
   const content = contentOf(input);
   const fields = updatable(input, hub.settings);
-  if (canonicalJson(content as JsonValue) !== canonicalJson(existing.content as JsonValue))
-    hub.ignoredContentChanges.push(existing.id);
+  if (canonicalJson(content) !== canonicalJson(existing.content)) hub.ignoredContentChanges.push(existing.id);
   Object.assign(existing, fields, { lastUpdatedTimeUtc: new Date().toISOString(), etag: newEtag() });
   hub.configurationsChanged();
   return [200, configurationJson(existing)];

@@ -184,9 +184,6 @@ describe("agent Dockerfile", () => {
     assert.match(finalStage, /^FROM \$\{RUNTIME\}$/m);
     assert.doesNotMatch(finalStage, /node_modules|agent\/src/, "the final stage has the bundle only");
     assert.match(finalStage, /^USER 1000:1000$/m);
-    assert.match(
-      finalStage,
-      /^ENTRYPOINT \["\/usr\/local\/bin\/node", "--lite-mode", "\/app\/edgek8s\.js"\]$/m,
-    );
+    assert.match(finalStage, /^ENTRYPOINT \["\/usr\/local\/bin\/node", "--lite-mode", "\/app\/edgek8s\.js"\]$/m);
   });
 });
