@@ -16,6 +16,10 @@ const NOW = new Date("2026-11-30T10:00:00.000Z");
 const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
 
 /** The WHERE clause of a `SELECT … FROM devices.modules WHERE …` query, parsed with the shared parser. */
+/** HubCalls with three attempts and no real waiting, for what is retried and what is not. */
+const quickCalls = () =>
+  new HubCalls({ firstDelayMs: 1, maxDelayMs: 1, attempts: 3, sleep: () => Promise.resolve(), random: () => 0 });
+
 function where(query: string) {
   const parsed = parseCondition(query.slice(query.indexOf(" WHERE ") + 7));
   if (!parsed.ok) throw new Error(`${parsed.error.message}: ${query}`);
@@ -168,13 +172,7 @@ describe("IoT Hub throttling", () => {
   });
 
   it("retries a 408 Request Timeout as the hub bridge does (one rule, hub/retry.ts), not its own bug (TypeError)", async () => {
-    const calls = new HubCalls({
-      firstDelayMs: 1,
-      maxDelayMs: 1,
-      attempts: 3,
-      sleep: () => Promise.resolve(),
-      random: () => 0,
-    });
+    const calls = quickCalls();
     let n = 0;
     const answer = await calls.call("configurationRead", () =>
       ++n === 1 ? Promise.reject(status(408)) : Promise.resolve("ok"),
@@ -191,13 +189,7 @@ describe("IoT Hub throttling", () => {
   });
 
   it("does not retry what IoT Hub refuses (412, 400), and gives up after its attempts", async () => {
-    const calls = new HubCalls({
-      firstDelayMs: 1,
-      maxDelayMs: 1,
-      attempts: 3,
-      sleep: () => Promise.resolve(),
-      random: () => 0,
-    });
+    const calls = quickCalls();
     let n = 0;
     await assert.rejects(
       calls.call("configurationWrite", () => {
